@@ -1,0 +1,44 @@
+# One way to run everything. `make run` and `make test` set themselves up on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+METRICS_PORT ?= 9464
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: install run test lint format bench eval clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	@mkdir -p var
+	$(BIN)/flashpoint run --source streams/samples/wire.jsonl \
+		--metrics-port $(METRICS_PORT) --listen $(LISTEN) --alerts-out var/alerts.jsonl
+
+test: install
+	$(BIN)/pytest
+	$(BIN)/flashpoint rules check deploy/config/flashpoint.yaml
+	$(BIN)/flashpoint rules test tests/rules/*.yaml
+
+lint: install
+	$(BIN)/ruff check alerts streams tests eval bench
+	$(BIN)/ruff format --check alerts streams tests eval bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format alerts streams tests eval bench
+	$(BIN)/ruff check --fix alerts streams tests eval bench
+
+bench: install
+	$(BIN)/python bench/bench.py
+
+eval: install
+	$(BIN)/python eval/evaluate.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Rules configuration: the models, the loader and the shipped defaults."""

@@ -1,0 +1,1 @@
+"""Detectors: escalation acts, commitments, actors, near-duplicate stories."""

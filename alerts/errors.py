@@ -1,0 +1,52 @@
+"""Flashpoint's exception tree, written down once.
+
+FlashpointError
+├── ConfigError           a rules/config file is invalid; carries every problem found
+├── InvalidArticle        an incoming record cannot become an Article; carries a bounded reason
+├── SinkError             a sink failed to deliver an alert
+│   └── RetriableSinkError    ...but trying again later may succeed (timeouts, 429, 5xx)
+└── BrokerError           the Kafka-protocol broker cannot be started or reached
+"""
+
+from __future__ import annotations
+
+
+class FlashpointError(Exception):
+    """Root of every error Flashpoint raises on purpose."""
+
+
+class ConfigError(FlashpointError):
+    """A configuration file is invalid. ``problems`` holds one line per mistake."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class InvalidArticle(FlashpointError):
+    """A record cannot become an Article.
+
+    ``reason`` is one of a small fixed set (used as a metric label); ``detail`` says what
+    exactly was wrong, for the dead-letter record and logs.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class SinkError(FlashpointError):
+    """A sink could not deliver an alert and retrying will not help."""
+
+    retriable = False
+
+
+class RetriableSinkError(SinkError):
+    """A sink could not deliver an alert now; retrying later may succeed."""
+
+    retriable = True
+
+
+class BrokerError(FlashpointError):
+    """The Kafka-protocol broker cannot be started or reached."""
