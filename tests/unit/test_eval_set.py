@@ -1,0 +1,147 @@
+"""The labelled evaluation set and the sample feed are well-formed and our own writing."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.articles import parse_article
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSAGES = ROOT / "eval" / "passages.jsonl"
+FEED = ROOT / "streams" / "samples" / "wire.jsonl"
+# The reference article sits in shared/: beside the checkout in CI, at /work/shared locally.
+SEED_CANDIDATES = (
+    ROOT.parent / "shared" / "examples" / "seed-article.txt",
+    Path("/work/shared/examples/seed-article.txt"),
+)
+SHINGLE_WORDS = 12
+
+FIELDS = {"id", "category", "text", "escalation", "commitment", "note"}
+MINIMUMS = {
+    "escalation": 40,
+    "commitment": 35,
+    "both": 15,
+    "ordinary": 30,
+    "negation_denial": 6,
+    "historical": 6,
+    "hypothetical": 6,
+    "non_military": 6,
+    "not_commitment": 6,
+}
+TRICKY = ("negation_denial", "historical", "hypothetical", "non_military", "not_commitment")
+# (escalation, commitment) every passage of a category must carry.
+CATEGORY_LABELS = {
+    "escalation": (True, False),
+    "commitment": (False, True),
+    "both": (True, True),
+    **{category: (False, False) for category in ("ordinary", *TRICKY)},
+}
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "").replace("'", "")
+    return re.findall(r"\w+", folded)
+
+
+def _shingles(text: str) -> set[int]:
+    words = _words(text)
+    return {
+        hash(" ".join(words[i : i + SHINGLE_WORDS])) for i in range(len(words) - SHINGLE_WORDS + 1)
+    }
+
+
+def _copied_runs(text: str, reference: set[int]) -> list[str]:
+    """Every 12-word run of ``text`` that also appears in the reference shingles."""
+    words = _words(text)
+    return [
+        " ".join(words[i : i + SHINGLE_WORDS])
+        for i in range(len(words) - SHINGLE_WORDS + 1)
+        if hash(" ".join(words[i : i + SHINGLE_WORDS])) in reference
+    ]
+
+
+def _seed_shingles() -> set[int]:
+    for path in SEED_CANDIDATES:
+        if path.exists():
+            return _shingles(path.read_text(encoding="utf-8"))
+    return set()
+
+
+def test_every_passage_line_is_a_labelled_object() -> None:
+    for number, line in enumerate(PASSAGES.read_text(encoding="utf-8").splitlines(), start=1):
+        record = json.loads(line)
+        assert set(record) == FIELDS, f"line {number}"
+        assert record["category"] in MINIMUMS, f"line {number}: {record['category']}"
+        assert isinstance(record["escalation"], bool), f"line {number}"
+        assert isinstance(record["commitment"], bool), f"line {number}"
+        assert record["text"].strip(), f"line {number}"
+        assert record["note"].strip(), f"line {number}"
+
+
+def test_passage_labels_agree_with_their_category() -> None:
+    for record in _records(PASSAGES):
+        labels = (record["escalation"], record["commitment"])
+        assert labels == CATEGORY_LABELS[record["category"]], record["id"]
+
+
+def test_passage_ids_are_unique() -> None:
+    ids = Counter(record["id"] for record in _records(PASSAGES))
+    assert [i for i, n in ids.items() if n > 1] == []
+
+
+def test_every_category_has_its_minimum() -> None:
+    records = _records(PASSAGES)
+    counts = Counter(record["category"] for record in records)
+    short = {c: counts[c] for c, minimum in MINIMUMS.items() if counts[c] < minimum}
+    assert short == {}
+    assert sum(counts[c] for c in TRICKY) >= 50
+    assert len(records) >= 170
+
+
+def test_passages_are_short_wire_copy() -> None:
+    for record in _records(PASSAGES):
+        text = record["text"]
+        assert re.match(r"^[A-Z][A-Z .,'/-]+, \w+ \d+ \([^)]+\) - ", text), record["id"]
+        assert 25 <= len(text.split()) <= 120, record["id"]
+
+
+def test_copy_check_finds_a_planted_twelve_word_run() -> None:
+    reference = _shingles("One two three four five six seven eight nine ten eleven twelve.")
+    planted = "Intro words, then one two three four five six seven eight nine ten eleven twelve."
+    eleven = "one two three four five six seven eight nine ten eleven and then something else"
+    assert len(_copied_runs(planted, reference)) == 1
+    assert _copied_runs(eleven, reference) == []
+
+
+@pytest.mark.parametrize("path", [PASSAGES, FEED], ids=["passages", "sample-feed"])
+def test_no_twelve_word_run_copied_from_the_reference_article(path: Path) -> None:
+    reference = _seed_shingles()
+    for record in _records(path):
+        text = record.get("text") or f"{record['title']} {record['body']}"
+        assert _copied_runs(text, reference) == [], record["id"]
+
+
+def test_sample_feed_parses_as_articles() -> None:
+    lines = FEED.read_text(encoding="utf-8").splitlines()
+    articles = [parse_article(line) for line in lines]
+    assert 12 <= len(articles) <= 15
+    assert len({a.id for a in articles}) == len(articles)
+    assert len({a.url for a in articles}) == len(articles)
+    for article in articles:
+        assert article.published is not None
+        assert article.published.startswith("2026-")
+        assert article.language == "en"
+        assert article.url is not None
+        assert re.match(r"^https://(example\.com|news\.example\.org)/", article.url)
+        assert 150 <= len(article.body.split()) <= 400, article.id
