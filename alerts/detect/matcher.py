@@ -7,6 +7,7 @@ phrases and it is fast: Hyperscan scans once for all patterns, whatever their nu
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from bisect import bisect_right
@@ -92,9 +93,11 @@ class PhraseMatcher:
             found = True
             return True  # stop scanning
 
-        self._database.scan(
-            text.encode("utf-8"), match_event_handler=on_match, scratch=self._scratch()
-        )
+        # Stopping the scan early makes Hyperscan raise ScanTerminated: that is the success case.
+        with contextlib.suppress(hyperscan.ScanTerminated):
+            self._database.scan(
+                text.encode("utf-8"), match_event_handler=on_match, scratch=self._scratch()
+            )
         return found
 
     def _scratch(self) -> hyperscan.Scratch:

@@ -32,7 +32,7 @@ def signature(text: str) -> str:
     )
     # h(x) = high 16 bits of (a*x + b) mod 2**64: uint64 arithmetic wraps, which is the point.
     mixed: npt.NDArray[np.uint64] = (_A * hashes[None, :] + _B) >> np.uint64(48)
-    return mixed.min(axis=1).astype(">u2").tobytes().hex()
+    return str(mixed.min(axis=1).astype(">u2").tobytes().hex())
 
 
 def similarity(first: str, second: str) -> float:
