@@ -80,7 +80,9 @@ def parse_article(raw: bytes | str, *, default_source: str | None = None) -> Art
     """Decode, validate and normalise one JSON article record."""
     if isinstance(raw, bytes):
         if len(raw) > MAX_RECORD_BYTES:
-            raise InvalidArticle("too_large", f"record is {len(raw)} bytes, limit {MAX_RECORD_BYTES}")
+            raise InvalidArticle(
+                "too_large", f"record is {len(raw)} bytes, limit {MAX_RECORD_BYTES}"
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -88,12 +90,16 @@ def parse_article(raw: bytes | str, *, default_source: str | None = None) -> Art
     else:
         text = raw
         if len(text) > MAX_RECORD_BYTES:
-            raise InvalidArticle("too_large", f"record is {len(text)} chars, limit {MAX_RECORD_BYTES}")
+            raise InvalidArticle(
+                "too_large", f"record is {len(text)} chars, limit {MAX_RECORD_BYTES}"
+            )
     _check_nesting(text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidArticle("invalid_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise InvalidArticle(
+            "invalid_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:
         raise InvalidArticle("too_deep", f"nesting deeper than {MAX_NESTING}") from None
     if not isinstance(data, dict):
@@ -160,8 +166,11 @@ def canonical_url(url: str) -> str:
     port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     query = urlencode(
-        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-               if not _TRACKING_PARAMS.match(k))
+        sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        )
     )
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))

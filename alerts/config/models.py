@@ -169,8 +169,8 @@ class EscalationLevels(Strict):
     """Rolling-score thresholds for each escalation level."""
 
     watch: float = Field(default=3.0, description="Score at which the level becomes watch.")
-    warning: float = Field(default=6.0, description="Score at which the level becomes warning.")
-    critical: float = Field(default=10.0, description="Score at which the level becomes critical.")
+    warning: float = Field(default=8.0, description="Score at which the level becomes warning.")
+    critical: float = Field(default=16.0, description="Score at which the level becomes critical.")
 
     @model_validator(mode="after")
     def _ordered(self) -> EscalationLevels:
@@ -199,6 +199,12 @@ class EscalationRule(RuleBase):
         description="Alert severity for each level reached.",
     )
     notify_fall: bool = Field(default=True, description="Post a note when the level falls back.")
+    story_cap: float = Field(
+        default=12.0,
+        gt=0,
+        description="Most one story adds to the rolling score: with the default levels a "
+        "single report can reach warning, critical needs corroboration by another story.",
+    )
 
 
 class CommitmentRule(RuleBase):

@@ -285,7 +285,7 @@ def test_distinct_acts_add_up(detector: EscalationDetector) -> None:
 
     assert sorted(m.kind for m in result.matches) == ["coerce", "mobilise", "use_force"]
     assert result.score == sum(m.weight for m in result.matches) == 13.0
-    assert result.level == "critical"
+    assert result.level == "warning"
 
 
 def test_each_kind_counts_at_most_its_cap_of_acts(detector: EscalationDetector) -> None:
@@ -304,9 +304,10 @@ def test_each_kind_counts_at_most_its_cap_of_acts(detector: EscalationDetector) 
         (0.0, "none"),
         (2.99, "none"),
         (3.0, "watch"),
-        (5.99, "watch"),
-        (6.0, "warning"),
-        (10.0, "critical"),
+        (7.99, "watch"),
+        (8.0, "warning"),
+        (15.99, "warning"),
+        (16.0, "critical"),
         (40.0, "critical"),
     ],
 )

@@ -1,0 +1,223 @@
+"""The engine: compiled rules that turn articles into alerts.
+
+``Engine.analyze`` is stateless (topics, escalation, commitments, keyword matches) and
+``Engine.decide`` applies one watch topic's rules to that analysis with the topic's state.
+The detect agent calls both with state from a faust table; ``OfflineRun`` calls them with
+state in a dict, for ``flashpoint detect`` and ``flashpoint rules test``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts.articles import Article
+from alerts.config.models import CommitmentRule, Config, EscalationLevels, EscalationRule
+from alerts.config.models import KeywordRule as KeywordRuleConfig
+from alerts.decisions import Decisions
+from alerts.detect.commitments import CommitmentDetector
+from alerts.detect.escalation import EscalationDetector
+from alerts.detect.matcher import PhraseMatcher
+from alerts.detect.nearduplicates import is_near_duplicate, signature
+from alerts.detect.sentences import split_sentences
+from alerts.metrics import Metrics
+from alerts.model import Alert, Escalation, Match
+from alerts.rules.base import Analysis, Rule, RuleContext, build_rules
+from alerts.state import Story, TopicState
+from alerts.topics import TopicClassifier
+
+MAX_SOURCES_LISTED = 20
+
+
+class _KeywordIndex:
+    """All keyword rules' phrases and regexes in one compiled pass (two: by case rule)."""
+
+    def __init__(self, rules: Iterable[KeywordRuleConfig]) -> None:
+        self._groups: list[tuple[PhraseMatcher, list[str]]] = []
+        for case_sensitive in (False, True):
+            selected = [r for r in rules if r.enabled and r.case_sensitive == case_sensitive]
+            phrases = [(r.name, p) for r in selected for p in r.phrases]
+            regexes = [(r.name, x) for r in selected for x in r.regex]
+            if not phrases and not regexes:
+                continue
+            matcher = PhraseMatcher(
+                [p for _, p in phrases],
+                regexes=[x for _, x in regexes],
+                case_sensitive=case_sensitive,
+            )
+            self._groups.append((matcher, [name for name, _ in phrases + regexes]))
+
+    def find(self, text: str) -> dict[str, tuple[Match, ...]]:
+        found: dict[str, list[Match]] = {}
+        sentences = None
+        for matcher, owners in self._groups:
+            for hit in matcher.find(text):
+                if sentences is None:
+                    sentences = split_sentences(text)
+                sentence = next(
+                    (s.text for s in sentences if s.start <= hit.start < s.end),
+                    text[hit.start : hit.end],
+                )
+                rule = owners[hit.index]
+                found.setdefault(rule, []).append(
+                    Match(
+                        rule=rule,
+                        phrase=text[hit.start : hit.end],
+                        kind="keyword",
+                        weight=0.0,
+                        start=hit.start,
+                        end=hit.end,
+                        sentence=sentence,
+                    )
+                )
+        return {rule: tuple(matches) for rule, matches in found.items()}
+
+
+class Engine:
+    """A compiled rule set. Build it off the hot path; then analyze/decide are cheap."""
+
+    def __init__(self, config: Config, metrics: Metrics | None = None) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.rules: list[Rule[Any]] = build_rules(config)
+        self.decisions = Decisions(config)
+        self._topics = TopicClassifier(config.watch)
+        enabled = [r for r in config.rules if r.enabled]
+        escalation_rules = [r for r in enabled if isinstance(r, EscalationRule)]
+        levels = escalation_rules[0].levels if escalation_rules else EscalationLevels()
+        self._escalation = EscalationDetector(levels) if escalation_rules else None
+        self._commitments = (
+            CommitmentDetector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
+        )
+        self._keywords = _KeywordIndex(r for r in enabled if isinstance(r, KeywordRuleConfig))
+
+    def topics_of(self, article: Article) -> list[str]:
+        """The watch topics an article is keyed to, its primary topic first."""
+        return self._topics.classify(article.text, title_length=len(article.title))
+
+    def analyze(self, article: Article) -> Analysis:
+        """Detection for one article, independent of any state."""
+        text = article.text
+        escalation = self._escalation.analyze(text) if self._escalation else Escalation(0.0, "none")
+        commitments = tuple(self._commitments.find(text)) if self._commitments else ()
+        return Analysis(
+            article=article,
+            topics=tuple(self.topics_of(article)),
+            escalation=escalation,
+            commitments=commitments,
+            keyword_matches=self._keywords.find(text),
+        )
+
+    def decide(self, topic: str, analysis: Analysis, state: TopicState, now: float) -> list[Alert]:
+        """Apply ``topic``'s rules to ``analysis``, updating ``state``; alerts to send.
+
+        An article about several watch topics raises its story alerts (keyword,
+        commitment) once, on its primary topic; every topic's level still counts it.
+        """
+        state.prune(now)
+        primary = not analysis.topics or analysis.topics[0] == topic
+        rules = [r for r in self.rules if r.applies_to(topic) and (primary or r.scope == "topic")]
+        if not rules:
+            return []
+        story, repeat = self._story(analysis, state, now)
+        if repeat and self.metrics is not None:
+            self.metrics.duplicates.labels("near_duplicate").inc()
+        ctx = RuleContext(topic, analysis, story, repeat, state, now, self.metrics)
+        candidates: list[Alert] = []
+        for rule in rules:
+            raised = rule.evaluate(ctx)
+            if raised and not rule.after_others:
+                hits = state.rule_hits.setdefault(rule.name, [])
+                if all(story_id != story.id for _, story_id in hits):
+                    hits.append((now, story.id))
+            candidates.extend(raised)
+        self._prune_hits(state, now)
+        if self.metrics is not None:
+            for rule_name, matches in analysis.keyword_matches.items():
+                self.metrics.matches.labels(rule_name, topic).inc(len(matches))
+            if analysis.escalation.matches:
+                for rule in rules:
+                    if rule.type == "escalation":
+                        self.metrics.matches.labels(rule.name, topic).inc(
+                            len(analysis.escalation.matches)
+                        )
+            if analysis.commitments:
+                for rule in rules:
+                    if rule.type == "commitment":
+                        self.metrics.matches.labels(rule.name, topic).inc(len(analysis.commitments))
+        admitted: list[Alert] = []
+        for alert in candidates:
+            reason = self.decisions.suppression(alert, state, now)
+            if reason is None:
+                admitted.append(alert)
+                if self.metrics is not None:
+                    self.metrics.alerts.labels(
+                        alert.rule, alert.kind, alert.severity, alert.topic
+                    ).inc()
+            elif self.metrics is not None:
+                self.metrics.suppressed.labels(alert.rule, reason).inc()
+        return admitted
+
+    def _story(self, analysis: Analysis, state: TopicState, now: float) -> tuple[Story, bool]:
+        """The story this article belongs to; True when an earlier outlet carried it."""
+        article = analysis.article
+        source = article.source or "unknown"
+        if not analysis.has_signal:
+            return Story(article.id, "", now, [source]), False
+        sig = signature(article.text)
+        for story in state.stories:
+            if story.id == article.id or is_near_duplicate(sig, story.signature):
+                if source not in story.sources and len(story.sources) < MAX_SOURCES_LISTED:
+                    story.sources.append(source)
+                return story, True
+        story = Story(article.id, sig, now, [source])
+        state.stories.append(story)
+        return story, False
+
+    def _prune_hits(self, state: TopicState, now: float) -> None:
+        horizon = max(
+            (getattr(r.config, "window", 0.0) for r in self.rules if r.after_others), default=0.0
+        )
+        for rule, hits in list(state.rule_hits.items()):
+            kept = [(at, s) for at, s in hits if now - at < max(horizon, 3600.0)]
+            if kept:
+                state.rule_hits[rule] = kept[-1000:]
+            else:
+                del state.rule_hits[rule]
+
+
+@dataclass
+class DetectResult:
+    """What ``flashpoint detect`` prints for one article."""
+
+    analysis: Analysis
+    alerts: list[Alert] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        a = self.analysis
+        return {
+            "id": a.article.id,
+            "topics": list(a.topics),
+            "escalation": a.escalation.to_dict(),
+            "commitments": [c.to_dict() for c in a.commitments],
+            "alerts": [alert.to_dict() for alert in self.alerts],
+        }
+
+
+class OfflineRun:
+    """Articles through the engine in order, with per-topic state kept in memory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.states: dict[str, TopicState] = {}
+
+    def process(self, article: Article, now: float | None = None) -> DetectResult:
+        moment = time.time() if now is None else now
+        analysis = self.engine.analyze(article)
+        result = DetectResult(analysis)
+        for topic in analysis.topics:
+            state = self.states.setdefault(topic, TopicState())
+            result.alerts.extend(self.engine.decide(topic, analysis, state, moment))
+        return result

@@ -1,0 +1,139 @@
+"""What every rule type shares: the analysis it reads, its context, and how alerts are built."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from alerts.articles import Article
+from alerts.config import models
+from alerts.metrics import Metrics
+from alerts.model import Alert, Commitment, Escalation, Evidence, Match, Severity, Veto
+from alerts.state import Story, TopicState
+
+RuleConfigT = TypeVar("RuleConfigT", bound=models.RuleBase)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything detection found in one article; stateless and shared by all topics."""
+
+    article: Article
+    topics: tuple[str, ...]
+    escalation: Escalation
+    commitments: tuple[Commitment, ...]
+    keyword_matches: dict[str, tuple[Match, ...]] = field(default_factory=dict)
+    keyword_vetoes: tuple[Veto, ...] = ()
+
+    @property
+    def has_signal(self) -> bool:
+        return bool(self.escalation.matches or self.commitments or self.keyword_matches)
+
+
+@dataclass(slots=True)
+class RuleContext:
+    """One article as seen by the rules of one watch topic."""
+
+    topic: str
+    analysis: Analysis
+    story: Story
+    repeat: bool
+    state: TopicState
+    now: float
+    metrics: Metrics | None = None
+
+    @property
+    def article(self) -> Article:
+        return self.analysis.article
+
+
+class Rule(ABC, Generic[RuleConfigT]):
+    """A configured rule. Subclasses set ``type`` to their config ``type`` value."""
+
+    type: ClassVar[str]
+    after_others: ClassVar[bool] = False
+    """True for rules that read what other rules did to this article (frequency)."""
+    scope: ClassVar[str] = "story"
+    """``story``: alert about the article, on its primary watch topic only. ``topic``: keep
+    state for every topic the article is about (escalation levels, frequencies)."""
+
+    def __init__(self, config: RuleConfigT) -> None:
+        self.config = config
+        self.name = config.name
+
+    def applies_to(self, topic: str) -> bool:
+        return self.config.topics is None or topic in self.config.topics
+
+    @abstractmethod
+    def evaluate(self, ctx: RuleContext) -> list[Alert]:
+        """Alerts this rule raises for the article in ``ctx`` (before throttling)."""
+
+
+def alert_id(rule: str, topic: str, event_key: str) -> str:
+    """A stable fingerprint: the same event seen again (re-delivery, another outlet) is equal."""
+    return hashlib.sha256(f"{rule}\x1f{topic}\x1f{event_key}".encode()).hexdigest()[:20]
+
+
+def build_alert(
+    ctx: RuleContext,
+    *,
+    rule: str,
+    kind: str,
+    severity: Severity,
+    title: str,
+    summary: str,
+    evidence: Sequence[Evidence],
+    event_key: str,
+    thread_key: str,
+) -> Alert:
+    return Alert(
+        id=alert_id(rule, ctx.topic, event_key),
+        rule=rule,
+        kind=kind,
+        severity=severity,
+        topic=ctx.topic,
+        title=title,
+        summary=summary,
+        evidence=tuple(evidence),
+        article=ctx.article.summary(),
+        created_at=datetime.fromtimestamp(ctx.now, UTC).isoformat().replace("+00:00", "Z"),
+        sources=max(1, len(ctx.story.sources)),
+        thread_key=thread_key,
+    )
+
+
+def match_evidence(match: Match, **attributes: Any) -> Evidence:
+    attrs = {"weight": f"{match.weight:g}"} if match.weight else {}
+    if match.actor:
+        attrs["actor"] = match.actor
+    attrs.update({k: str(v) for k, v in attributes.items() if v is not None})
+    return Evidence(
+        phrase=match.phrase,
+        sentence=match.sentence,
+        start=match.start,
+        end=match.end,
+        label=match.kind,
+        attributes=attrs,
+    )
+
+
+def describe_source(article: Article) -> str:
+    return f"“{article.title}”" + (f" ({article.source})" if article.source else "")
+
+
+def build_rules(config: models.Config) -> list[Rule[Any]]:
+    """The enabled rules of ``config`` as rule objects, ordered so dependants come last."""
+    from alerts.rules.commitment import CommitmentRule
+    from alerts.rules.escalation import EscalationRule
+    from alerts.rules.frequency import FrequencyRule
+    from alerts.rules.keyword import KeywordRule
+
+    registry: dict[str, type[Rule[Any]]] = {
+        cls.type: cls for cls in (KeywordRule, EscalationRule, CommitmentRule, FrequencyRule)
+    }
+    rules = [registry[rule.type](rule) for rule in config.rules if rule.enabled]
+    return sorted(rules, key=lambda r: r.after_others)

@@ -1,0 +1,91 @@
+"""Escalation rules: a rolling level per watch topic; alert when it rises, note when it falls."""
+
+from __future__ import annotations
+
+from alerts.config import models
+from alerts.detect.escalation import level_for
+from alerts.model import LEVELS, Alert, Level
+from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, match_evidence
+from alerts.state import EscalationEvent
+from alerts.topics import GLOBAL_TOPIC
+
+MAX_EVIDENCE = 5
+
+
+def rank(level: str) -> int:
+    return LEVELS.index(level)
+
+
+class EscalationRule(Rule[models.EscalationRule]):
+    type = "escalation"
+    scope = "topic"
+
+    def applies_to(self, topic: str) -> bool:
+        """Every watch topic, but ``global`` only when named: a level across unrelated
+        stories would mean nothing."""
+        if self.config.topics is None:
+            return topic != GLOBAL_TOPIC
+        return topic in self.config.topics
+
+    def evaluate(self, ctx: RuleContext) -> list[Alert]:
+        events = [
+            e
+            for e in ctx.state.escalation.get(self.name, [])
+            if ctx.now - e.at < self.config.window
+        ]
+        escalation = ctx.analysis.escalation
+        counted = next((e for e in events if e.story == ctx.story.id), None)
+        if escalation.score > 0:
+            if counted is None:
+                acts = sorted({m.phrase.lower() for m in escalation.matches})
+                events.append(EscalationEvent(ctx.now, ctx.story.id, escalation.score, acts))
+            elif escalation.score > counted.score:
+                counted.score = escalation.score  # a fuller version of the same story
+        ctx.state.escalation[self.name] = events
+        rolling = sum(min(e.score, self.config.story_cap) for e in events)
+        level: Level = level_for(rolling, self.config.levels)
+        previous = ctx.state.levels.get(self.name, "none")
+        ctx.state.levels[self.name] = level
+        if ctx.metrics is not None:
+            ctx.metrics.escalation_score.labels(ctx.topic).set(rolling)
+            ctx.metrics.escalation_level.labels(ctx.topic).set(rank(level))
+        floor = rank(self.config.min_level)
+        if rank(level) > rank(previous) and rank(level) >= floor:
+            return [self._rise(ctx, level, previous, rolling, len(events))]
+        if rank(level) < rank(previous) and rank(previous) >= floor and self.config.notify_fall:
+            return [self._fall(ctx, level, previous, rolling)]
+        return []
+
+    def _rise(
+        self, ctx: RuleContext, level: Level, previous: str, rolling: float, stories: int
+    ) -> Alert:
+        matches = sorted(ctx.analysis.escalation.matches, key=lambda m: -m.weight)
+        acts = ", ".join(f"{m.phrase} ({m.kind})" for m in matches[:MAX_EVIDENCE])
+        hours = self.config.window / 3600
+        return build_alert(
+            ctx,
+            rule=self.name,
+            kind="escalation",
+            severity=self.config.severity[level],  # type: ignore[index]
+            title=f"Escalation on {ctx.topic}: {level.upper()}",
+            summary=f"Rolling score {rolling:.1f} over {hours:g}h from {stories} "
+            f"{'story' if stories == 1 else 'stories'} (was {previous}). "
+            f"Raised by {describe_source(ctx.article)}" + (f": {acts}." if acts else "."),
+            evidence=[match_evidence(m) for m in matches[:MAX_EVIDENCE]],
+            event_key=f"rise:{level}:{ctx.story.id}",
+            thread_key=f"{self.name}:{ctx.topic}",
+        )
+
+    def _fall(self, ctx: RuleContext, level: Level, previous: str, rolling: float) -> Alert:
+        hours = self.config.window / 3600
+        return build_alert(
+            ctx,
+            rule=self.name,
+            kind="escalation",
+            severity="info",
+            title=f"Escalation on {ctx.topic} eased to {level.upper()}",
+            summary=f"Rolling score fell to {rolling:.1f} over {hours:g}h (was {previous}).",
+            evidence=[],
+            event_key=f"fall:{level}:{ctx.story.id}",
+            thread_key=f"{self.name}:{ctx.topic}",
+        )

@@ -1,0 +1,35 @@
+"""Keyword rules: alert once per story when any of the rule's phrases or regexes match."""
+
+from __future__ import annotations
+
+from alerts.config import models
+from alerts.model import Alert
+from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, match_evidence
+
+MAX_EVIDENCE = 5
+
+
+class KeywordRule(Rule[models.KeywordRule]):
+    type = "keyword"
+
+    def evaluate(self, ctx: RuleContext) -> list[Alert]:
+        matches = ctx.analysis.keyword_matches.get(self.name, ())
+        if not matches:
+            return []
+        if any(story == ctx.story.id for _, story in ctx.state.rule_hits.get(self.name, ())):
+            return []
+        phrases = sorted({m.phrase.lower() for m in matches})
+        return [
+            build_alert(
+                ctx,
+                rule=self.name,
+                kind="keyword",
+                severity=self.config.severity,
+                title=f"{self.name}: {ctx.article.title}",
+                summary=f"Matched {', '.join(repr(p) for p in phrases)} in "
+                f"{describe_source(ctx.article)}.",
+                evidence=[match_evidence(m) for m in matches[:MAX_EVIDENCE]],
+                event_key=f"story:{ctx.story.id}",
+                thread_key=f"story:{ctx.topic}:{ctx.story.id}",
+            )
+        ]

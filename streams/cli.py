@@ -1,0 +1,161 @@
+"""The ``flashpoint`` command: run the pipeline, detect offline, and work with rules."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from alerts.articles import parse_article
+from alerts.config import commands
+from alerts.config.loader import config_paths_from_env, load_config
+from alerts.engine import Engine, OfflineRun
+from alerts.errors import ConfigError, FlashpointError, InvalidArticle
+from alerts.metrics import Metrics
+from streams.runner import RunOptions, run
+from streams.settings import Settings
+from streams.sources import build_sources
+
+log = logging.getLogger("flashpoint")
+
+QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka", "aiohttp.access")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.log_level)
+    try:
+        code: int = args.handler(args)
+        return code
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except FlashpointError as exc:
+        print(f"flashpoint: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flashpoint",
+        description="Watch news for geopolitical escalation and new commitments; alert Slack.",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run_cmd = commands_.add_parser("run", help="run the streaming pipeline")
+    run_cmd.add_argument("--config", action="append", default=[], metavar="FILE")
+    run_cmd.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SRC",
+        help="a .jsonl/.json/.txt file, a folder of them, - for stdin, or an RSS/Atom URL",
+    )
+    run_cmd.add_argument("--broker", metavar="URL", help="kafka://host:port (default: embedded)")
+    run_cmd.add_argument(
+        "--drain",
+        action="store_true",
+        help="exit 0 once every finite source is read and every alert delivered",
+    )
+    run_cmd.add_argument("--alerts-out", metavar="FILE", help="append delivered alerts as JSONL")
+    run_cmd.add_argument("--stats-out", metavar="FILE", help="write the run's counters at exit")
+    run_cmd.add_argument("--metrics-port", type=int, metavar="N")
+    run_cmd.add_argument("--listen", metavar="HOST:PORT", help="accept POST /articles here")
+    run_cmd.set_defaults(handler=_run)
+
+    detect = commands_.add_parser("detect", help="offline: one JSON line per article")
+    detect.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    detect.add_argument("--config", action="append", default=[], metavar="FILE")
+    detect.set_defaults(handler=_detect)
+
+    rules = commands_.add_parser("rules", help="check, test, explain rules; print the schema")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    check = rules_commands.add_parser("check", help="validate rule files (default: configured)")
+    check.add_argument("files", nargs="*", metavar="FILE")
+    check.set_defaults(handler=lambda a: commands.check(a.files, out=sys.stdout, err=sys.stderr))
+    test = rules_commands.add_parser("test", help="run rule test files")
+    test.add_argument("files", nargs="+", metavar="FILE")
+    test.set_defaults(handler=lambda a: commands.test(a.files, out=sys.stdout, err=sys.stderr))
+    explain = rules_commands.add_parser("explain", help="why rules fired or nearly did")
+    explain.add_argument("file", metavar="FILE|-")
+    explain.add_argument("--config", action="append", default=[], metavar="FILE")
+    explain.set_defaults(
+        handler=lambda a: commands.explain(
+            a.file, config_paths=a.config, out=sys.stdout, err=sys.stderr
+        )
+    )
+    schema = rules_commands.add_parser("schema", help="print the config JSON Schema")
+    schema.set_defaults(handler=lambda a: commands.schema(out=sys.stdout))
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    options = RunOptions(
+        config=args.config,
+        sources=args.source,
+        broker=args.broker,
+        drain=args.drain,
+        alerts_out=args.alerts_out,
+        stats_out=args.stats_out,
+        metrics_port=args.metrics_port,
+        listen=args.listen,
+        settings=Settings(),
+    )
+    return asyncio.run(run(options))
+
+
+def _detect(args: argparse.Namespace) -> int:
+    engine = Engine(load_config(config_paths_from_env(args.config)))
+    offline = OfflineRun(engine)
+    for raw in asyncio.run(_read_records(args.file)):
+        try:
+            article = parse_article(raw)
+        except InvalidArticle as exc:
+            line = {"id": None, "error": {"reason": exc.reason, "detail": exc.detail}}
+            print(f"flashpoint detect: skipped a record: {exc}", file=sys.stderr)
+        else:
+            line = offline.process(article).to_dict()
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.records: list[bytes] = []
+
+    async def publish(self, raw: bytes, *, source: str) -> None:
+        self.records.append(raw)
+
+
+async def _read_records(spec: str) -> list[bytes]:
+    """Frame records exactly as ``flashpoint run`` does, without a broker."""
+    collect = _Collect()
+    for source in build_sources([spec], metrics=Metrics()):
+        await source.run(collect)
+    return collect.records
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if level != "DEBUG":
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""What each agent does with one message, free of faust so it can be read and tested alone.
+
+The three stages of ../DESIGN.md: ``triage`` (validate, de-duplicate, key by watch topic),
+``detect`` (rules and per-topic state) and ``notify`` (route, deliver once). Each returns
+what to send on; the agents in :mod:`streams.agents` do the sending. Anything that cannot
+be processed becomes a :class:`DeadLetter`, never an exception out of an agent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections.abc import MutableMapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from alerts.articles import article_from_mapping, dedupe_keys, parse_article
+from alerts.engine import Engine
+from alerts.errors import InvalidArticle
+from alerts.metrics import Metrics
+from alerts.model import Alert
+from alerts.sinks.dispatch import Dispatcher
+from alerts.state import TopicState
+
+log = logging.getLogger(__name__)
+
+SEEN_MEMORY_SECONDS = 7 * 86400.0
+DEADLETTER_VALUE_BYTES = 256 * 1024
+"""Dead letters carry at most this much of the value; ``origin`` points at the full record."""
+MAX_DELIVERED_IDS = 500
+
+
+class EngineSource(Protocol):
+    """Where the current compiled rule set comes from (swapped on hot reload)."""
+
+    @property
+    def current(self) -> Engine: ...
+
+
+@dataclass
+class RunStats:
+    """The run's counters (``--stats-out``) and the flow counts ``--drain`` waits on."""
+
+    articles: int = 0
+    duplicates: int = 0
+    deadlettered: int = 0
+    matches: int = 0
+    alerts: int = 0
+    delivered: int = 0
+    failed: int = 0
+    published: int = 0
+    triaged: int = 0
+    routed: int = 0
+    detected: int = 0
+    alerts_sent: int = 0
+    notified: int = 0
+
+    def contract(self) -> dict[str, int]:
+        """The counters ``--stats-out`` writes."""
+        keys = (
+            "articles",
+            "duplicates",
+            "deadlettered",
+            "matches",
+            "alerts",
+            "delivered",
+            "failed",
+        )
+        return {key: getattr(self, key) for key in keys}
+
+    def settled(self) -> bool:
+        """Every message produced by this process has been through every stage."""
+        return (
+            self.published == self.triaged
+            and self.routed == self.detected
+            and self.alerts_sent == self.notified
+        )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that could not be processed, with why; sent to flashpoint.deadletter."""
+
+    stage: str
+    reason: str
+    detail: str
+    value: bytes
+    key: bytes | None = None
+    origin: str = ""
+
+    def to_json(self) -> bytes:
+        record: dict[str, Any] = {
+            "stage": self.stage,
+            "reason": self.reason,
+            "detail": self.detail,
+            "origin": self.origin,
+            "key": self.key.decode("utf-8", "replace") if self.key else None,
+            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        value = self.value[:DEADLETTER_VALUE_BYTES]
+        if len(self.value) > len(value):
+            record["value_bytes"] = len(self.value)
+            record["value_sha256"] = hashlib.sha256(self.value).hexdigest()
+            record["value_truncated"] = True
+        try:
+            record["value"] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            record["value_base64"] = base64.b64encode(value).decode()
+        return json.dumps(record, ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    key: bytes
+    value: bytes
+
+
+@dataclass
+class Outcome:
+    """What one message turned into."""
+
+    forward: list[Outgoing] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+class Handlers:
+    """The per-message logic of the three agents."""
+
+    def __init__(
+        self,
+        engine: EngineSource,
+        dispatcher: Dispatcher,
+        metrics: Metrics,
+        stats: RunStats,
+        *,
+        always_sinks: Sequence[str] = (),
+    ) -> None:
+        self.engine = engine
+        self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.stats = stats
+        self.always_sinks = list(always_sinks)
+
+    def dead(self, letter: DeadLetter) -> DeadLetter:
+        self.metrics.deadlettered.labels(letter.stage, letter.reason).inc()
+        self.stats.deadlettered += 1
+        log.warning("dead-lettered at %s: %s: %s", letter.stage, letter.reason, letter.detail)
+        return letter
+
+    def triage(
+        self,
+        raw: bytes,
+        *,
+        source: str,
+        ingested_at: float,
+        seen: MutableMapping[str, float],
+        now: float | None = None,
+    ) -> Outcome:
+        """Validate, de-duplicate and fan out to each watch topic the article is about."""
+        moment = time.time() if now is None else now
+        try:
+            article = parse_article(raw, default_source=None)
+        except InvalidArticle as exc:
+            return Outcome(dead=[self.dead(DeadLetter("triage", exc.reason, exc.detail, raw))])
+        keys = dedupe_keys(article)
+        for key in keys:
+            first = seen.get(key)
+            if first is not None and moment - first < SEEN_MEMORY_SECONDS:
+                kind = key.split(":", 1)[0]
+                self.metrics.duplicates.labels(kind).inc()
+                self.stats.duplicates += 1
+                return Outcome()
+        for key in keys:
+            seen[key] = moment
+        topics = self.engine.current.topics_of(article)
+        envelope = {"article": article.to_dict(), "ingested_at": ingested_at, "source": source}
+        forward = []
+        for topic in topics:
+            value = json.dumps({"topic": topic, **envelope}, ensure_ascii=False).encode()
+            forward.append(Outgoing(topic.encode(), value))
+        return Outcome(forward=forward)
+
+    def detect(
+        self,
+        raw: bytes,
+        *,
+        states: MutableMapping[str, Any],
+        now: float | None = None,
+    ) -> Outcome:
+        """Run the topic's rules on the article and keep the topic's state."""
+        moment = time.time() if now is None else now
+        try:
+            envelope = json.loads(raw)
+            topic = str(envelope["topic"])
+            article = article_from_mapping(envelope["article"])
+            ingested_at = float(envelope.get("ingested_at") or moment)
+        except InvalidArticle as exc:
+            return Outcome(dead=[self.dead(DeadLetter("detect", exc.reason, exc.detail, raw))])
+        except (ValueError, KeyError, TypeError) as exc:
+            return Outcome(
+                dead=[self.dead(DeadLetter("detect", "invalid_envelope", repr(exc), raw))]
+            )
+        engine = self.engine.current
+        analysis = engine.analyze(article)
+        self.stats.matches += (
+            len(analysis.escalation.matches)
+            + len(analysis.commitments)
+            + sum(len(m) for m in analysis.keyword_matches.values())
+        )
+        state = TopicState.from_dict(states.get(topic))
+        alerts = engine.decide(topic, analysis, state, moment)
+        states[topic] = state.to_dict()
+        self.stats.alerts += len(alerts)
+        forward = []
+        for alert in alerts:
+            value = json.dumps(
+                {"alert": alert.to_dict(), "ingested_at": ingested_at}, ensure_ascii=False
+            ).encode()
+            forward.append(Outgoing((alert.thread_key or alert.id).encode(), value))
+        return Outcome(forward=forward)
+
+    async def notify(self, raw: bytes, *, deliveries: MutableMapping[str, Any]) -> Outcome:
+        """Deliver an alert to its routes' sinks once; failures are dead-lettered."""
+        try:
+            envelope = json.loads(raw)
+            alert = Alert.from_dict(envelope["alert"])
+            ingested_at = envelope.get("ingested_at")
+        except (ValueError, KeyError, TypeError) as exc:
+            return Outcome(
+                dead=[self.dead(DeadLetter("notify", "invalid_envelope", repr(exc), raw))]
+            )
+        thread_key = alert.thread_key or alert.id
+        record = dict(deliveries.get(thread_key) or {"ids": [], "refs": {}})
+        if alert.id in record["ids"]:
+            self.metrics.suppressed.labels(alert.rule, "already_delivered").inc()
+            return Outcome()
+        names = self.engine.current.decisions.route(alert) + self.always_sinks
+        report = await self.dispatcher.deliver(
+            alert,
+            names,
+            threads=record["refs"],
+            ingested_at=float(ingested_at) if ingested_at is not None else None,
+        )
+        refs = dict(record["refs"])
+        refs.update(
+            {sink: ref for sink, ref in report.delivered.items() if ref and sink not in refs}
+        )
+        record = {"ids": (record["ids"] + [alert.id])[-MAX_DELIVERED_IDS:], "refs": refs}
+        deliveries[thread_key] = record
+        if report.failed:
+            self.stats.failed += 1
+            detail = "; ".join(f"{sink}: {why}" for sink, why in report.failed.items())
+            return Outcome(dead=[self.dead(DeadLetter("notify", "sink_failed", detail, raw))])
+        self.stats.delivered += 1
+        return Outcome()
+
+
+def stats_json(stats: RunStats) -> str:
+    return json.dumps(stats.contract(), indent=2, sort_keys=True)
+
+
+def debug_stats(stats: RunStats) -> dict[str, int]:
+    return asdict(stats)

@@ -1,0 +1,215 @@
+"""``flashpoint run``: broker, topics, app, sinks and sources started in order and stopped
+in reverse, with ``--drain`` and graceful SIGTERM/SIGINT handling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from prometheus_client import start_http_server
+
+from alerts.config.loader import config_paths_from_env
+from alerts.config.models import JsonlSinkConfig
+from alerts.config.reload import LiveConfig
+from alerts.engine import Engine
+from alerts.errors import FlashpointError
+from alerts.metrics import Metrics
+from alerts.sinks.base import Sink, build_sinks, sink_factory
+from alerts.sinks.dispatch import Dispatcher
+from streams.agents import Topology, build_topology
+from streams.app import create_app
+from streams.broker import EmbeddedBroker
+from streams.pipeline import Handlers, RunStats, stats_json
+from streams.publisher import KafkaPublisher
+from streams.settings import Settings
+from streams.sources import HttpIngest, Source, build_sources
+from streams.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+ALERTS_OUT_SINK = "alerts-out"
+DRAIN_POLL_SECONDS = 0.05
+DRAIN_QUIET_CHECKS = 10
+
+
+@dataclass
+class RunOptions:
+    """What ``flashpoint run`` was asked to do."""
+
+    config: Sequence[str] = ()
+    sources: Sequence[str] = ()
+    broker: str | None = None
+    drain: bool = False
+    alerts_out: str | None = None
+    stats_out: str | None = None
+    metrics_port: int | None = None
+    listen: str | None = None
+    settings: Settings = field(default_factory=Settings)
+
+
+async def run(options: RunOptions) -> int:
+    """Run the pipeline until drained (``--drain``) or stopped by a signal; exit code."""
+    settings = options.settings
+    metrics = Metrics()
+    stats = RunStats()
+    live = LiveConfig(
+        config_paths_from_env(list(options.config)),
+        lambda config: Engine(config, metrics),
+        metrics,
+    )
+    live.load_initial()
+    sources = build_sources(
+        list(options.sources), metrics=metrics, poll_interval=settings.poll_interval
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    port = options.metrics_port if options.metrics_port is not None else settings.metrics_port
+    if port is not None:
+        start_http_server(port, addr=settings.metrics_host, registry=metrics.registry)
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, port)
+
+    async with contextlib.AsyncExitStack() as stack:
+        broker_url = options.broker or settings.broker
+        embedded = broker_url is None
+        if broker_url is None:
+            broker = EmbeddedBroker(settings.broker_bin)
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            broker_url = broker.url
+        await ensure_topics(
+            broker_url, settings.app_id, settings.partitions, timeout=settings.connect_timeout
+        )
+
+        sinks = build_sinks(live.config.sinks, os.environ, metrics)
+        if options.alerts_out:
+            factory = sink_factory("jsonl")
+            out = factory(
+                ALERTS_OUT_SINK,
+                JsonlSinkConfig(type="jsonl", path=options.alerts_out),
+                os.environ,
+                metrics,
+            )
+            if out is not None:
+                sinks[ALERTS_OUT_SINK] = out
+        await _start_sinks(sinks, stack)
+        dispatcher = Dispatcher(sinks, metrics)
+        always = [ALERTS_OUT_SINK] if ALERTS_OUT_SINK in sinks else []
+        handlers = Handlers(live, dispatcher, metrics, stats, always_sinks=always)
+
+        app = create_app(settings, broker_url, embedded=embedded)
+        faust_metrics = FaustMetrics.create(metrics.registry, "flashpoint_faust")
+        app.monitor = PrometheusMonitor(metrics=faust_metrics)
+        topology = build_topology(app, handlers, settings.partitions)
+        await app.start()
+        stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
+
+        publisher = KafkaPublisher(broker_url, metrics, stats)
+        await publisher.start()
+        stack.push_async_callback(publisher.stop)
+
+        listen = options.listen or settings.listen
+        if listen:
+            host, _, listen_port = listen.rpartition(":")
+            token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
+            ingest = HttpIngest(
+                publisher, metrics, host=host or "127.0.0.1", port=int(listen_port), token=token
+            )
+            await ingest.start()
+            stack.push_async_callback(ingest.stop)
+            log.info("accepting articles on http://%s:%d/articles", host, ingest.port)
+
+        background = [
+            asyncio.create_task(live.watch(stop), name="config-watch"),
+            asyncio.create_task(_report_lag(app, topology, metrics, stop), name="lag"),
+        ]
+        source_tasks = [
+            asyncio.create_task(_run_source(s, publisher), name=f"source:{s.name}") for s in sources
+        ]
+        try:
+            if options.drain:
+                finite_tasks = [
+                    task
+                    for task, source in zip(source_tasks, sources, strict=True)
+                    if source.finite
+                ]
+                await _drain(finite_tasks, stats, stop)
+            else:
+                await stop.wait()
+        finally:
+            stop.set()
+            for task in source_tasks + background:
+                task.cancel()
+            await asyncio.gather(*source_tasks, *background, return_exceptions=True)
+    if options.stats_out:
+        await asyncio.to_thread(Path(options.stats_out).write_text, stats_json(stats) + "\n")
+    log.info("stopped: %s", stats.contract())
+    return 0
+
+
+async def _run_source(source: Source, publisher: KafkaPublisher) -> None:
+    try:
+        await source.run(publisher)
+    except asyncio.CancelledError:
+        raise
+    except FlashpointError as exc:
+        log.error("source %s stopped: %s", source.name, exc)
+    except Exception:
+        log.exception("source %s failed", source.name)
+
+
+async def _drain(finite: list[asyncio.Task[None]], stats: RunStats, stop: asyncio.Event) -> None:
+    """Return once every finite source is done and every message went through every stage."""
+    if finite:
+        stopped = asyncio.create_task(stop.wait())
+        pending: set[asyncio.Task[Any]] = {*finite, stopped}
+        while not stop.is_set() and any(not task.done() for task in finite):
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+    quiet = 0
+    while not stop.is_set() and quiet < DRAIN_QUIET_CHECKS:
+        quiet = quiet + 1 if stats.settled() else 0
+        await asyncio.sleep(DRAIN_POLL_SECONDS)
+
+
+async def _start_sinks(sinks: dict[str, Sink], stack: contextlib.AsyncExitStack) -> None:
+    for sink in sinks.values():
+        await sink.start()
+        stack.push_async_callback(sink.stop)
+
+
+async def _stop_app(app: Any, timeout: float) -> None:
+    """Stop faust within ``timeout``: a worker stuck in start-up can ignore stop for ages."""
+    try:
+        await asyncio.wait_for(app.stop(), timeout)
+    except TimeoutError:
+        log.error("faust did not stop within %gs; exiting anyway", timeout)
+
+
+async def _report_lag(app: Any, topology: Topology, metrics: Metrics, stop: asyncio.Event) -> None:
+    """Consumer lag per topic: high watermark minus the next offset each agent will process."""
+    while not stop.is_set():
+        await asyncio.sleep(2.0)
+        try:
+            assignment = app.consumer.assignment()
+        except Exception:  # not started or rebalancing
+            continue
+        lag: dict[str, int] = {}
+        for tp in assignment:
+            highwater = app.consumer.highwater(tp)
+            if highwater is None or highwater < 0:
+                continue
+            position = topology.positions.get((tp.topic, tp.partition), 0)
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - position)
+        for topic, value in lag.items():
+            metrics.consumer_lag.labels(topic).set(value)

@@ -1,0 +1,107 @@
+"""Kafka topic names, and creating them before any worker starts.
+
+Flashpoint creates every topic itself with the configured partition count, changelog
+topics of tables included, because brokers that auto-create pick their own count (tansu:
+4) and faust tables need their changelog to match their source topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from alerts.errors import BrokerError
+
+log = logging.getLogger(__name__)
+
+ARTICLES = "flashpoint.articles"
+BY_TOPIC = "flashpoint.by-topic"
+ALERTS = "flashpoint.alerts"
+DEADLETTER = "flashpoint.deadletter"
+
+SEEN_TABLE = "seen"
+TOPIC_STATE_TABLE = "topic-state"
+DELIVERIES_TABLE = "deliveries"
+TABLES = (SEEN_TABLE, TOPIC_STATE_TABLE, DELIVERIES_TABLE)
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    return f"{app_id}-{table}-changelog"
+
+
+def all_topics(app_id: str) -> list[str]:
+    return [ARTICLES, BY_TOPIC, ALERTS, DEADLETTER] + [changelog_topic(app_id, t) for t in TABLES]
+
+
+def bootstrap_servers(broker_url: str) -> str:
+    """``kafka://h1:9092;h2:9092`` or ``h1:9092,h2:9092`` → ``h1:9092,h2:9092``."""
+    hosts = []
+    for part in broker_url.replace(";", ",").split(","):
+        part = part.strip()
+        if "://" in part:
+            part = part.split("://", 1)[1]
+        if part:
+            hosts.append(part if ":" in part else f"{part}:9092")
+    if not hosts:
+        raise BrokerError(f"no broker address in {broker_url!r}")
+    return ",".join(hosts)
+
+
+async def ensure_topics(
+    broker_url: str, app_id: str, partitions: int, *, timeout: float = 30.0
+) -> None:
+    """Create Flashpoint's topics; fail clearly if one exists with other partitions."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers(broker_url),
+        request_timeout_ms=int(min(timeout, 30.0) * 1000),
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await asyncio.wait_for(admin.start(), max(0.1, deadline - time.monotonic()))
+            break
+        except (KafkaError, OSError, TimeoutError) as exc:
+            await _close_quietly(admin)
+            if time.monotonic() >= deadline:
+                raise BrokerError(
+                    f"cannot reach the Kafka broker at {broker_url} within {timeout:g}s: "
+                    f"{exc or type(exc).__name__}"
+                ) from None
+            await asyncio.sleep(1.0)
+            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(broker_url))
+    try:
+        names = all_topics(app_id)
+        # Describe only topics that exist: a metadata request for a missing topic makes
+        # auto-creating brokers create it with their default partition count.
+        present = set(await admin.list_topics()) & set(names)
+        existing = await admin.describe_topics(sorted(present)) if present else []
+        counts = {t["topic"]: len(t["partitions"]) for t in existing if t.get("error_code", 0) == 0}
+        wrong = {name: n for name, n in counts.items() if n != partitions}
+        if wrong:
+            listed = ", ".join(f"{name} has {n}" for name, n in sorted(wrong.items()))
+            raise BrokerError(
+                f"topics exist with a different partition count than {partitions} ({listed}); "
+                "set FLASHPOINT_PARTITIONS to match or delete the topics"
+            )
+        missing = [name for name in names if name not in counts]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
+                await admin.create_topics(
+                    [NewTopic(name, partitions, 1) for name in missing],
+                    timeout_ms=int(timeout * 1000),
+                )
+            log.info("created topics %s with %d partitions", ", ".join(missing), partitions)
+    finally:
+        await _close_quietly(admin)
+
+
+async def _close_quietly(admin: AIOKafkaAdminClient) -> None:
+    try:
+        await admin.close()
+    except Exception:  # closing a client that never connected
+        log.debug("admin client close failed", exc_info=True)
