@@ -26,7 +26,7 @@ class FlashpointApp(faust.App):
 def create_app(settings: Settings, broker_url: str, *, embedded: bool) -> FlashpointApp:
     """A faust app for ``broker_url`` on the running loop; topics must already exist."""
     fast_join: dict[str, Any] = {}
-    if embedded:
+    if settings.effective_fast_rebalance(embedded):
         # tansu makes a group join wait for the whole rebalance timeout.
         fast_join = {
             "broker_rebalance_timeout": 3.0,

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +56,9 @@ class RunOptions:
     settings: Settings = field(default_factory=Settings)
 
 
-async def run(options: RunOptions) -> int:
-    """Run the pipeline until drained (``--drain``) or stopped by a signal; exit code."""
+async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
+    """Run the pipeline until drained (``--drain``), stopped by SIGTERM/SIGINT, or until
+    ``stop`` is set by the caller; returns the exit code."""
     settings = options.settings
     metrics = Metrics()
     stats = RunStats()
@@ -69,17 +71,27 @@ async def run(options: RunOptions) -> int:
     sources = build_sources(
         list(options.sources), metrics=metrics, poll_interval=settings.poll_interval
     )
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
 
-    port = options.metrics_port if options.metrics_port is not None else settings.metrics_port
-    if port is not None:
-        start_http_server(port, addr=settings.metrics_host, registry=metrics.registry)
-        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, port)
+    def on_signal() -> None:
+        if not stop.is_set():
+            log.info("stopping: finishing what is in flight")
+            _arm_deadline(settings.shutdown_timeout + 10.0)
+        stop.set()
 
     async with contextlib.AsyncExitStack() as stack:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal)
+            stack.callback(loop.remove_signal_handler, signum)
+        port = options.metrics_port if options.metrics_port is not None else settings.metrics_port
+        if port is not None:
+            server, _ = start_http_server(
+                port, addr=settings.metrics_host, registry=metrics.registry
+            )
+            stack.callback(server.server_close)
+            stack.callback(server.shutdown)
+            log.info("metrics on http://%s:%d/metrics", settings.metrics_host, port)
         broker_url = options.broker or settings.broker
         embedded = broker_url is None
         if broker_url is None:
@@ -155,6 +167,23 @@ async def run(options: RunOptions) -> int:
         await asyncio.to_thread(Path(options.stats_out).write_text, stats_json(stats) + "\n")
     log.info("stopped: %s", stats.contract())
     return 0
+
+
+def _arm_deadline(seconds: float) -> None:
+    """Exit the process if a graceful stop takes longer than ``seconds``.
+
+    A faust worker stuck in start-up (a partition mismatch, say) can ignore stop requests
+    for many minutes; a thread, unlike the event loop, still runs then.
+    """
+
+    def expire() -> None:
+        log.error("graceful stop took more than %gs; exiting now", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
 
 
 async def _run_source(source: Source, publisher: KafkaPublisher) -> None:

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         description="Consumer fetch wait; default 10 ms embedded (tansu answers fetches only "
         "when the wait runs out), 500 ms with a real Kafka.",
     )
+    fast_rebalance: bool | None = Field(
+        default=None,
+        description="Short rebalance/session timeouts for brokers that hold a group join for "
+        "the whole rebalance timeout (tansu); default on for the embedded broker only.",
+    )
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     listen: str | None = Field(default=None, description="HOST:PORT for POST /articles.")
@@ -33,6 +38,9 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=300.0, gt=0, description="Feed poll interval, seconds.")
     connect_timeout: float = Field(default=30.0, gt=0)
     shutdown_timeout: float = Field(default=20.0, gt=0)
+
+    def effective_fast_rebalance(self, embedded: bool) -> bool:
+        return embedded if self.fast_rebalance is None else self.fast_rebalance
 
     def effective_fetch_wait_ms(self, embedded: bool) -> int:
         if self.fetch_max_wait_ms is not None:

@@ -10,9 +10,8 @@ from aiokafka import AIOKafkaConsumer
 
 from streams.broker import EmbeddedBroker
 from streams.runner import RunOptions, run
-from streams.settings import Settings
 from streams.topics import DEADLETTER, bootstrap_servers
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tansu_settings
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +30,6 @@ ALERT_FIELDS = {
 }
 
 
-def _settings(partitions: int = 2) -> Settings:
-    return Settings(partitions=partitions, shutdown_timeout=10.0)
-
-
 async def _run(broker: EmbeddedBroker, tmp_path: Path, *sources: str) -> tuple[list[dict], dict]:
     alerts_out = tmp_path / "alerts.jsonl"
     stats_out = tmp_path / "stats.json"
@@ -45,7 +40,7 @@ async def _run(broker: EmbeddedBroker, tmp_path: Path, *sources: str) -> tuple[l
             drain=True,
             alerts_out=str(alerts_out),
             stats_out=str(stats_out),
-            settings=_settings(),
+            settings=tansu_settings(partitions=2, shutdown_timeout=10.0),
         )
     )
     assert code == 0
