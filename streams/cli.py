@@ -27,7 +27,7 @@ QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka", "aiohttp.access")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.log_level)
+    _configure_logging(args.log_level or ("INFO" if args.command == "run" else "WARNING"))
     try:
         code: int = args.handler(args)
         return code
@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Watch news for geopolitical escalation and new commitments; alert Slack.",
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default INFO for run, WARNING for the offline commands",
     )
     commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -200,3 +200,11 @@ def test_explain_says_what_fired_and_what_was_vetoed(tmp_path: Path) -> None:
     assert "nearly vetoed “sending warships” (mobilise): negated" in text
     assert "== a2  “Beijing trade fair”\n   topics: global\n" in text
     assert "not china-japan: all_of needs one of Japan, Japanese, Tokyo" in text
+
+
+def test_the_committed_schema_matches_the_models() -> None:
+    """Editors read deploy/config/flashpoint.schema.json; `make schema` regenerates it."""
+    out = io.StringIO()
+    commands.schema(out=out)
+    committed = Path(__file__).resolve().parents[2] / "deploy" / "config" / "flashpoint.schema.json"
+    assert json.loads(committed.read_text()) == json.loads(out.getvalue())
