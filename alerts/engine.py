@@ -124,7 +124,16 @@ class Engine:
         story, repeat = self._story(analysis, state, now)
         if repeat and self.metrics is not None:
             self.metrics.duplicates.labels("near_duplicate").inc()
-        ctx = RuleContext(topic, analysis, story, repeat, state, now, self.metrics)
+        ctx = RuleContext(
+            topic,
+            analysis,
+            story,
+            repeat,
+            state,
+            now,
+            self.metrics,
+            mentions_topic=lambda text: self._topics.mentions(topic, text),
+        )
         candidates: list[Alert] = []
         for rule in rules:
             raised = rule.evaluate(ctx)

@@ -34,6 +34,13 @@ class TopicClassifier:
         self._order = list(watch)
         self._matcher = PhraseMatcher(phrases)
 
+    def mentions(self, topic: str, text: str) -> bool:
+        """True when ``text`` names anything of ``topic`` (any of its phrases)."""
+        return any(
+            owner == topic and group != "none"
+            for owner, group in (self._owners[hit.index] for hit in self._matcher.find(text))
+        )
+
     def classify(self, text: str, *, title_length: int = 0) -> list[str]:
         """The watch topics ``text`` belongs to, most salient first; ``["global"]`` if none.
 

@@ -16,8 +16,9 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from alerts.detect.actors import ActorMention, find_actors, unnamed_heads
+from alerts.detect.actors import ActorMention, find_actors, gazetteer, unnamed_heads
 from alerts.detect.matcher import PhraseMatcher
 from alerts.detect.sentences import Sentence, split_sentences
 from alerts.model import Commitment
@@ -26,7 +27,8 @@ from alerts.model import Commitment
 # and a verb, perhaps after a time or a partner ("agreed on Wednesday to cut", "agreed with
 # the IMF to build up"); OBJECT also takes a noun phrase ("pledged $5 billion in aid"); SIGN
 # takes a deal ("signed a contract to buy ...", "signed a trade agreement").
-_MODAL, _TO, _OBJECT, _SIGN = "modal", "to", "object", "sign"
+# PLAN takes a named plan and its purpose ("approved a $73 million support programme to help").
+_MODAL, _TO, _OBJECT, _SIGN, _PLAN = "modal", "to", "object", "sign", "plan"
 
 
 def _set(words: str) -> frozenset[str]:
@@ -58,6 +60,21 @@ _VERBS: tuple[tuple[str, str], ...] = (
         for plan in ("plans", "a plan", "a programme", "a program")
     ),
     *((f, _SIGN) for f in _forms("signed", "signs", "inked", "struck", "reached", "clinched")),
+    *(
+        (f, _PLAN)
+        for f in _forms(
+            "approved",
+            "approves",
+            "announced",
+            "announces",
+            "unveiled",
+            "unveils",
+            "adopted",
+            "adopts",
+            "launched",
+            "launches",
+        )
+    ),
 )
 _LEMMAS = {
     "pledged": "pledge",
@@ -89,6 +106,16 @@ _TO_GAP = re.compile(
 _SIGNED_DEAL = re.compile(
     rf"\s+(?:(?:an?|the|two|three|several|new|\d+)\s+)?(?:[\w.$-]+\s+){{0,4}}?(?:{_DEALS})\b"
 )
+# "a 1.3 billion lei ($73 million) support programme", "a new plan": what PLAN verbs name.
+_PLAN_NOUN = re.compile(
+    r"\s+(?:an?|the|its|their|new)\s+(?:[^\s,;:]*[^\s,;:.]\s+){0,6}?(?:plan|programme|program|package|"
+    r"scheme|strategy|roadmap|initiative|budget|bill|law|decree|measures)s?\b"
+)
+# "signed a peace deal in 2000": a commitment dated in a past year was fulfilled or broken.
+_PAST_YEAR = re.compile(
+    r"\b(?:in|during|of)\s+(?:(?:early|late|mid-?)\s*)?(?:(?:January|February|March|April|May|"
+    r"June|July|August|September|October|November|December)\s+)?(1[0-9]{3}|20[0-9]{2})\b"
+)
 _WORD = re.compile(r"[A-Za-z][\w'\u2019.-]*|\d[\d,.]*%?|[$\u20ac\u00a3\u00a5]\S*")
 
 # Words that may stand between a subject and its verb: "Japan also plans to",
@@ -113,6 +140,11 @@ _REPORTING = _set(
     "insists reiterated reiterates affirmed affirms saying adding"
 )
 _SUBORDINATORS = frozenset({"that"})
+# "took a decision that its forces will ...": nouns whose "that" clause states the commitment.
+_DECISION_NOUNS = _set(
+    "decision decisions agreement promise pledge commitment announcement assurance assurances "
+    "guarantee guarantees resolution"
+)
 _WISHES = _set(
     "hope hopes hoped hoping want wants wanted wish wishes wished expect expects expected "
     "urge urges urged fear fears feared worry worries worried concerned believe believes "
@@ -120,7 +152,7 @@ _WISHES = _set(
     "assume assumes assumed suspect suspects suspected estimate estimates estimated reckon "
     "reckons speculate speculated guess unclear unlikely likely uncertain if unless "
     "perhaps maybe asked asks demanded demands confident optimistic pessimistic sure certain "
-    "convinced hopeful fearful anxious afraid"
+    "convinced hopeful fearful anxious afraid when"
 )
 _PREPOSITIONS = _set(
     "with of from against between by to for on at about over toward towards than like "
@@ -157,7 +189,7 @@ _SPORT = re.compile(
     r"quarter-finals?|tournament|olympics?|championships?|league|rugby|cricket|soccer|"
     r"football|tennis|golf|medals?|squad|coach|captain|batting|bowling|grand prix|"
     r"playoffs?|grand slam|fixture|kick-off|stadium|goalkeeper|striker|batsman|batsmen|"
-    r"bowlers?|runs|overs|test match|to win|\d+\s+for\s+\d+)\b",
+    r"bowlers?|runs|overs|test match|(?:runs|wickets|points|goals) to win|\d+\s+for\s+\d+)\b",
     re.IGNORECASE,
 )
 _NEGATED_BEFORE = re.compile(
@@ -284,16 +316,17 @@ class _Subject:
 class CommitmentDetector:
     """Finds commitments in an article's text (title, blank line, body)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, reference_year: int | None = None) -> None:
         self._verbs = _VERBS
         self._matcher = PhraseMatcher([phrase for phrase, _ in _VERBS])
+        self.reference_year = reference_year if reference_year is not None else date.today().year
 
     def find(self, text: str) -> list[Commitment]:
         """Every commitment in ``text``, in reading order, one per actor and action."""
         hits = self._matcher.find(text)
         if not hits:
             return []
-        doc = _Document(text)
+        doc = _Document(text, self.reference_year)
         found: dict[str, Commitment] = {}
         taken = 0
         for hit in hits:
@@ -310,8 +343,9 @@ class _Document:
     """One article being read. Sentences and actors are found only around candidate verbs,
     so an article whose verbs all fail the cheap local checks costs one Hyperscan scan."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, reference_year: int) -> None:
         self.text = text
+        self.reference_year = reference_year
         self._sentences: dict[int, tuple[Sentence, Sentence | None]] = {}
         self._contexts: dict[int, list[ActorMention]] = {}
         self._mentions: list[ActorMention] = []
@@ -357,7 +391,13 @@ class _Document:
         verb = phrase
         action_start = end
         limit = min(len(text), end + _LOCAL)
-        if mode in (_TO, _OBJECT, _SIGN) and not phrase.endswith((" to", " of")):
+        if mode == _PLAN:
+            plan = _PLAN_NOUN.match(text, end, limit)
+            to = _TO_GAP.match(text, plan.end(), limit) if plan else None
+            if to is None:
+                return []
+            mode, action_start, verb = _TO, to.end(), f"{phrase} a plan to"
+        elif mode in (_TO, _OBJECT, _SIGN) and not phrase.endswith((" to", " of")):
             to = _TO_GAP.match(text, end, limit)
             deal = _SIGNED_DEAL.match(text, end, limit) if mode == _SIGN else None
             if deal is not None:
@@ -389,6 +429,8 @@ class _Document:
         if subject is None:
             return []
         clause_end = _clause_end(self.text, tail_start, sentence.end)
+        if self._dated_past(phrase, subject.start, clause_end):
+            return []
         actor = _join_names(subject.names)
         lead = _DEADLINE.search(self.text, sentence.start, subject.start)
         lead_deadline = lead if lead and lead.group().lower().startswith("by") else None
@@ -417,6 +459,15 @@ class _Document:
             )
         return commitments
 
+    def _dated_past(self, phrase: str, start: int, end: int) -> bool:
+        """A past-tense commitment dated in an earlier year: "signed a peace deal in 2000"."""
+        if not phrase.split()[0].endswith(("ed", "struck")):
+            return False
+        return any(
+            int(found.group(1)) < self.reference_year
+            for found in _PAST_YEAR.finditer(self.text, start, end)
+        )
+
     def _could_have_subject(self, verb_start: int) -> bool:
         """Cheap look at the words just before the verb: could an actor or pronoun end there?"""
         words = _words_before(self.text, max(0, verb_start - 100), verb_start)
@@ -428,6 +479,7 @@ class _Document:
         return (
             word[0].isupper()
             or lowered in _SUBJECT_WORDS
+            or lowered in _INSTITUTION_HEADS
             or lowered in self._heads
             or lowered.rstrip("'\u2019s") in self._heads
         )
@@ -524,6 +576,8 @@ class _Document:
         if not mentions:
             return None
         last = mentions[-1]
+        if last.kind == "armed_group" and last.name in gazetteer().states:
+            return None  # "rebels said they would ...": not a state, whoever's soil it is
         gap = self.text[last.end : end]
         if last.end == end:
             if _POSSESSIVE_END.search(last.surface):
@@ -567,6 +621,10 @@ class _Document:
             return None
         end = before[position - 1][2]
         group = self._group_ending_at(sentence, end, verb_start)
+        appositive = _APPOSITIVE.search(self.text, sentence.start, end + 1)
+        if group is None and appositive is not None:
+            # "Brazil, which borders both countries, said it would ..."
+            group = self._group_ending_at(sentence, appositive.start(), appositive.start())
         if group is not None:
             return group[0], self._kind_at(group[1])
         pronoun = before[position - 1][0].lower()
@@ -620,6 +678,8 @@ _ATTRIBUTION = re.compile(
     r"[,\u201d\"]\s+(?:[\w.'\u2019-]+\s+){0,5}?(?:said|says|told|added|announced|stated|"
     r"warned|confirmed)\b[^,;]{0,60}[.\"\u201d]*$"
 )
+_INSTITUTION_HEADS = _set("agency agencies mission secretariat commission council force")
+_APPOSITIVE = re.compile(r",\s+[^,;:()\"\u201c\u201d]{1,80},$")
 _ON = re.compile(r"\s+(?:on|upon)\s+")
 _INTRO = re.compile(r"(?:[^,.;]{0,40},\s*)?")
 _LOCAL = 300  # how far past a verb its "to" or deal may lie
@@ -642,6 +702,8 @@ _INSTITUTION = re.compile(
     r"Commission|Committee|Parliament|Assembly|Senate|Congress|Cabinet|Office|Department|"
     r"Administration|Forces|Army|Navy|Guard|Corps|Court|Government|Police|Service|Board|"
     r"Reserve|Directorate|Institute)"
+    r"|\s+(?:[a-z][\w-]*\s+){0,2}(?:agency|agencies|mission|secretariat|commission|council|"
+    r"task force|peacekeeping force)"
 )
 _NAME_AFTER_TITLE = re.compile(r"(?:\s+[A-Z][\w'\u2019-]*){1,3}")
 _POSSESSIVE_END = re.compile(r"['\u2019]s?$")
@@ -688,7 +750,7 @@ def _subject_context_ok(before: list[tuple[str, int, int]]) -> bool:
         return not subordinate
     word = before[position - 1][0].lower()
     if subordinate:
-        return word in _REPORTING
+        return word in _REPORTING or word in _DECISION_NOUNS
     return word not in _WISHES and word not in _PREPOSITIONS
 
 
@@ -743,6 +805,8 @@ def _action(text: str, start: int, end: int, phrase: str, mode: str) -> str | No
         noun_object = True
     elif not _looks_like_base_verb(word, gerund_ok=phrase.endswith(("committed to", " of"))):
         return None
+    if _IMPERSONAL.match(text, first.start(), end):
+        return None
     cut = _ACTION_END.search(text, first.end(), end)
     deadline = _DEADLINE.search(text, first.end(), end)
     stop = min(
@@ -776,6 +840,12 @@ def _looks_like_base_verb(word: str, *, gerund_ok: bool) -> bool:
     return gerund_ok or not lowered.endswith("ing") or lowered in _BASE_ING
 
 
+# "it will take some time": how long something lasts, not a thing anyone does.
+_IMPERSONAL = re.compile(
+    r"take\s+(?:(?:some|a|a\s+long|a\s+little|several|many|more|much|\d+)\s+)?"
+    r"(?:time|while|years|months|weeks|days|hours|longer)\b",
+    re.IGNORECASE,
+)
 _TRAILING = _set(
     "the a an to and or of on in at by for with from its their his her our as than into onto "
     "over about between against toward towards under within"

@@ -106,6 +106,21 @@ _SENSES: dict[str, _Sense] = {
         ),
         after=re.compile(r"^\s*to\s+(?:resign|quit|walk out|strike|sack|fire)\b", _I),
     ),
+    "protest": _Sense(
+        anywhere=_words(
+            r"protesters",
+            r"protestors",
+            r"demonstrators",
+            r"activists",
+            r"truckers",
+            r"lorry drivers",
+            r"farmers",
+            r"residents",
+            r"campaigners",
+            r"on strike",
+            r"went on strike",
+        )
+    ),
     "film": _Sense(
         anywhere=_words(
             r"films?",
@@ -147,7 +162,14 @@ _SENSES: dict[str, _Sense] = {
         ),
     ),
     "figurative": _Sense(
-        before=re.compile(r"\b(?:pitch|price|ratings|bidding|turf)\s+$", _I),
+        before=re.compile(
+            r"\b(?:pitch|price|ratings|bidding|turf)\s+$"
+            # "the pound came under attack": markets and reputations, not positions
+            r"|\b(?:pound|sterling|currency|currencies|euro|dollar|yen|yuan|rouble|ruble|rupee|"
+            r"lira|peso|shares|stocks|bonds|markets?|index|prices|brand|reputation|credibility)"
+            r"\s+(?:[\w-]+\s+)?$",
+            _I,
+        ),
         after=re.compile(
             r"^\s*(?:on|of|against)\s+(?:the\s+)?(?:drugs|inflation|poverty|obesity|cancer|"
             r"crime|waste|corruption|privacy|pests?|weeds|locusts|unemployment|deficit|debt|"
@@ -292,19 +314,22 @@ _DENIED_AFTER = re.compile(
     _I,
 )
 _SHORT_NEGATION = re.compile(
-    r"(?:\b(?:not(?!\s+only)|never|no|without|neither|nor|refrained from|stopped short of|"
+    r"(?:\b(?:not(?!\s+only)|never|no|without|neither|nor|stopped short of|"
+    r"refrain(?:s|ed|ing)? from|renounc(?:e|es|ed|ing)|non-use of|"
     r"declined to|refused to|avoided)\b|n't\b)",
     _I,
 )
 _HISTORY = re.compile(
     r"\b(?:anniversary|anniversaries|commemorat\w*|memorial|during the cold war|"
     r"in the cold war|cold war era|decades ago|(?:a|half a) century ago|centuries ago|"
-    r"(?:\d{2,}|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety) years ago|"
+    r"(?:\d{2,}|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+    r"ninety|a hundred) years ago|(?:a|one|two|three|four|five) decades? ago|"
     r"world war (?:i|ii|one|two|1|2)|(?:first|second) world war|"
     r"in the (?:1[0-9]|20)[0-9]0s|memories|remembrance|look(?:ed|s|ing)? back|"
     r"historians?|a (?:new )?history of|exhibition|museum|archives?|archival|"
     r"from the (?:period|era|time)|"
-    r"(?:\d{2,}|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety) years (?:after|since|on))\b",
+    r"(?:\d{2,}|ten|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety) years "
+    r"(?:after|since|on)|a decade (?:after|since|on|later))\b",
     _I,
 )
 _YEAR = re.compile(
@@ -321,6 +346,37 @@ _MONTH = (
 _DATED_EVENT = re.compile(
     rf"(?:\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|"
     r"\b9/11)(?:\s+[\w-]+)?\s*$",
+    _I,
+)
+# "on April 2, 1982", "in July 1995", "3 October 1993": a date carrying its year.
+_DATED_YEAR = re.compile(
+    rf"\b{_MONTH}\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?\s+(1[0-9]{{3}}|20[0-9]{{2}})\b"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(1[0-9]{{3}}|20[0-9]{{2}})\b",
+    _I,
+)
+# "after Russia's invasion of Ukraine": a campaign named as a time anchor is background.
+_CAMPAIGN = re.compile(r"^(?:invasion|annexation|occupation)$", _I)
+_AFTER_ANCHOR = re.compile(
+    r"\b(?:after|following|before|since|until|because of)\s+(?:the\s+|[\w.-]+['\u2019]s?\s+)"
+    r"(?:[\w-]+\s+){0,2}$",
+    _I,
+)
+# "A Chinese invasion of Taiwan would fail": an act as the subject of a modal is imagined.
+_INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|any|such)\s+(?:[\w-]+\s+){0,3}$", _I)
+_MODAL_AFTER = re.compile(r"^(?:\s+[\w'\u2019.,-]+){0,5}?\s+(?:would|could|might)\b", _I)
+# "attack on Tuesday": the preposition introduces a date, not a target.
+_PREPOSITION_END = re.compile(r"\b(?:on|upon)$", _I)
+_DATE_AFTER = re.compile(
+    r"\s+(?:(?:early|late)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    rf"{_MONTH}\.?\s+\d|\d{{1,2}}(?:st|nd|rd|th)?\b|the\s+(?:night|morning|evening|weekend)\b|"
+    r"(?:this|last)\s+(?:week|weekend|month|morning|night)\b)",
+    _I,
+)
+# A sentence saying when it happened in the news' own time: "on Tuesday", "overnight".
+_CURRENT = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|overnight|"
+    r"yesterday|this (?:week|weekend|month|morning|afternoon|evening)|last (?:night|week|weekend)|"
+    r"hours? ago|earlier today|now)\b",
     _I,
 )
 _YEAR_MODIFIER = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})(?:['\u2019]s)?(?:\s+[\w-]+)?\s*$")
@@ -371,9 +427,9 @@ class Context:
     ) -> Verdict:
         """Judge the hit ``sentence[start:end]`` of an act of ``kind``.
 
-        Checks run in this order and the first that applies wins: non-military sense,
-        negation or denial, history, condition or imagined scenario, speculation; then an
-        announced use of force becomes a threat.
+        Checks run in this order and the first that applies wins: non-military sense (or a
+        date after "attack on"), negation or denial, history, condition or imagined scenario,
+        speculation; then an announced use of force becomes a threat.
         """
         lo, hi = _clause(sentence, start, end)
         prefix, suffix = sentence[lo:start], sentence[end:hi]
@@ -384,11 +440,20 @@ class Context:
             sentence[end : end + _NEAR],
         ):
             return Verdict(NON_MILITARY)
+        phrase = sentence[start:end]
+        if _PREPOSITION_END.search(phrase) and _DATE_AFTER.match(sentence, end):
+            return Verdict(NON_MILITARY)
         if _negated(prefix) or _DENIED_AFTER.search(suffix):
             return Verdict(NEGATED)
-        if self._historical(f"{prefix} \u2026 {suffix}", _window(prefix)):
+        if self._historical(f"{prefix} \u2026 {suffix}", _window(prefix)) or (
+            _CAMPAIGN.match(phrase) and _AFTER_ANCHOR.search(prefix)
+        ):
             return Verdict(HISTORICAL)
-        if _CONDITION.search(prefix) or _IMAGINED.search(f"{prefix} \u2026 {suffix}"):
+        if (
+            _CONDITION.search(prefix)
+            or _IMAGINED.search(f"{prefix} \u2026 {suffix}")
+            or (_INDEFINITE_BEFORE.search(prefix) and _MODAL_AFTER.match(suffix))
+        ):
             return Verdict(HYPOTHETICAL)
         if kind in _UNREALISED_KINDS:
             window = _window(prefix, words=3)
@@ -403,9 +468,20 @@ class Context:
             return True
         cutoff = self.reference_year - HISTORY_YEARS
         years = [int(found.group(1)) for found in _YEAR.finditer(clause)]
+        years += [int(found.group(1) or found.group(2)) for found in _DATED_YEAR.finditer(clause)]
         if modifier := _YEAR_MODIFIER.search(window):
             years.append(int(modifier.group(1)))
         return any(year <= cutoff for year in years)
+
+    def retrospective(self, lede: str) -> bool:
+        """Whether an article's opening sentences frame it as history: an anniversary, a
+        memorial, "ten years ago", or a year long past. Its undated acts are then background."""
+        return self._historical(lede, "")
+
+
+def is_current(sentence: str) -> bool:
+    """Whether a sentence dates itself in the news' own time ("on Tuesday", "overnight")."""
+    return bool(_CURRENT.search(sentence))
 
 
 def _clause(sentence: str, start: int, end: int) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from functools import cache
 
 from alerts.config.models import EscalationLevels
 from alerts.detect.actors import ActorMention, find_actors
-from alerts.detect.context import HISTORICAL, NO_ACTOR, Context
+from alerts.detect.context import HISTORICAL, NO_ACTOR, Context, is_current
 from alerts.detect.lexicon import Act, Lexicon, load_lexicon
 from alerts.detect.matcher import Hit, PhraseMatcher
 from alerts.detect.sentences import Sentence, split_sentences
@@ -117,9 +117,20 @@ class EscalationDetector:
                 vetoed.append(Veto(phrase, act.kind, hit.start, hit.end, sentence.text, reason))
                 continue
             counted.append(self._count(act, verdict.threatened, phrase, hit, sentence, actor))
+        if counted and self._retrospective(document, counted):
+            vetoed += [_as_history(item.match) for item in counted]
+            vetoed.sort(key=lambda v: v.start)
+            counted = []
         matches = self._distinct(counted)
         score = round(sum(m.weight for m in matches), 2)
         return Escalation(score, level_for(score, self.levels), matches, tuple(vetoed))
+
+    def _retrospective(self, document: _Document, counted: list[_Counted]) -> bool:
+        """An anniversary piece or a look back: its lede is history and no act it reports is
+        dated in the news' own time ("on Tuesday"), so every act is background."""
+        if any(is_current(item.match.sentence) for item in counted):
+            return False
+        return self._context.retrospective(document.lede())
 
     def _count(
         self,
@@ -160,6 +171,10 @@ class EscalationDetector:
         return tuple(sorted(kept, key=lambda m: m.start))
 
 
+def _as_history(match: Match) -> Veto:
+    return Veto(match.phrase, match.kind, match.start, match.end, match.sentence, HISTORICAL)
+
+
 def _outermost(hits: list[Hit]) -> list[Hit]:
     """Drop hits lying inside a longer one ("strike" inside "air strike")."""
     kept: list[Hit] = []
@@ -187,6 +202,15 @@ class _Document:
         self._ends = [b.start() for b in breaks] + [len(text)]
         self._sentences: dict[int, list[Sentence]] = {}
         self._actors: dict[tuple[int, int], list[ActorMention]] = {}
+
+    def lede(self, sentences: int = 2) -> str:
+        """The article's first sentences (a headline counts as one)."""
+        found: list[str] = []
+        for paragraph in range(len(self._starts)):
+            found += [s.text for s in self.sentences(paragraph)[: sentences - len(found)]]
+            if len(found) >= sentences:
+                break
+        return " ".join(found)
 
     def locate(self, offset: int) -> tuple[int, int]:
         """(paragraph, sentence) holding ``offset``."""

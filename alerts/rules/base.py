@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -45,6 +45,8 @@ class RuleContext:
     state: TopicState
     now: float
     metrics: Metrics | None = None
+    mentions_topic: Callable[[str], bool] = lambda text: True
+    """Whether a piece of the article's text is about ``topic`` (names any of its phrases)."""
 
     @property
     def article(self) -> Article:

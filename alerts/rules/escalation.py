@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerts.config import models
 from alerts.detect.escalation import level_for
-from alerts.model import LEVELS, Alert, Level
+from alerts.model import LEVELS, Alert, Level, Match
 from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, match_evidence
 from alerts.state import EscalationEvent
 from alerts.topics import GLOBAL_TOPIC
@@ -33,14 +33,15 @@ class EscalationRule(Rule[models.EscalationRule]):
             for e in ctx.state.escalation.get(self.name, [])
             if ctx.now - e.at < self.config.window
         ]
-        escalation = ctx.analysis.escalation
+        matches = self._acts_about_topic(ctx)
+        score = sum(m.weight for m in matches)
         counted = next((e for e in events if e.story == ctx.story.id), None)
-        if escalation.score > 0:
+        if score > 0:
             if counted is None:
-                acts = sorted({m.phrase.lower() for m in escalation.matches})
-                events.append(EscalationEvent(ctx.now, ctx.story.id, escalation.score, acts))
-            elif escalation.score > counted.score:
-                counted.score = escalation.score  # a fuller version of the same story
+                acts = sorted({m.phrase.lower() for m in matches})
+                events.append(EscalationEvent(ctx.now, ctx.story.id, score, acts))
+            elif score > counted.score:
+                counted.score = score  # a fuller version of the same story
         ctx.state.escalation[self.name] = events
         rolling = sum(min(e.score, self.config.story_cap) for e in events)
         level: Level = level_for(rolling, self.config.levels)
@@ -51,16 +52,32 @@ class EscalationRule(Rule[models.EscalationRule]):
             ctx.metrics.escalation_level.labels(ctx.topic).set(rank(level))
         floor = rank(self.config.min_level)
         if rank(level) > rank(previous) and rank(level) >= floor:
-            return [self._rise(ctx, level, previous, rolling, len(events))]
+            return [self._rise(ctx, matches, level, previous, rolling, len(events))]
         if rank(level) < rank(previous) and rank(previous) >= floor and self.config.notify_fall:
             return [self._fall(ctx, level, previous, rolling)]
         return []
 
+    @staticmethod
+    def _acts_about_topic(ctx: RuleContext) -> list[Match]:
+        """The article's acts that concern this topic: a North Korean launch reported in a
+        story that also mentions Japan and China does not raise ``china-japan``."""
+        return [
+            m
+            for m in ctx.analysis.escalation.matches
+            if ctx.mentions_topic(m.sentence) or (m.actor and ctx.mentions_topic(m.actor))
+        ]
+
     def _rise(
-        self, ctx: RuleContext, level: Level, previous: str, rolling: float, stories: int
+        self,
+        ctx: RuleContext,
+        acts: list[Match],
+        level: Level,
+        previous: str,
+        rolling: float,
+        stories: int,
     ) -> Alert:
-        matches = sorted(ctx.analysis.escalation.matches, key=lambda m: -m.weight)
-        acts = ", ".join(f"{m.phrase} ({m.kind})" for m in matches[:MAX_EVIDENCE])
+        matches = sorted(acts, key=lambda m: -m.weight)
+        listed = ", ".join(f"{m.phrase} ({m.kind})" for m in matches[:MAX_EVIDENCE])
         hours = self.config.window / 3600
         return build_alert(
             ctx,
@@ -70,7 +87,7 @@ class EscalationRule(Rule[models.EscalationRule]):
             title=f"Escalation on {ctx.topic}: {level.upper()}",
             summary=f"Rolling score {rolling:.1f} over {hours:g}h from {stories} "
             f"{'story' if stories == 1 else 'stories'} (was {previous}). "
-            f"Raised by {describe_source(ctx.article)}" + (f": {acts}." if acts else "."),
+            f"Raised by {describe_source(ctx.article)}" + (f": {listed}." if listed else "."),
             evidence=[match_evidence(m) for m in matches[:MAX_EVIDENCE]],
             event_key=f"rise:{level}:{ctx.story.id}",
             thread_key=f"{self.name}:{ctx.topic}",

@@ -275,3 +275,16 @@ routes:
     assert decisions.route(alert) == ["news"]
     critical = Alert.from_dict({**alert.to_dict(), "severity": "critical", "topic": "global"})
     assert decisions.route(critical) == ["oncall", "audit"]
+
+
+def test_only_acts_about_a_topic_raise_its_level() -> None:
+    run = OfflineRun(engine(ESCALATION))
+    raised = alerts_of(
+        run,
+        "North Korea fires missile",
+        "North Korea fired a ballistic missile and shelled a border island on Monday. "
+        "Leaders of Japan and China are due to meet in Beijing next week to discuss trade.",
+        T0,
+    )
+    assert [a.topic for a in raised] == ["korea"]
+    assert run.states["china-japan"].levels["escalation"] == "none"
