@@ -94,6 +94,13 @@ async def test_drain_delivers_each_alert_to_slack_once(tmp_path: Path) -> None:
         )
         code, _, err = await _finish(process, 150)
         messages = stub.messages
+        posted_ts = {
+            call.payload["metadata"]["event_payload"]["alert_id"]: call.response["ts"]
+            for call in stub.calls
+            if call.method == "chat.postMessage"
+            and isinstance(call.response, dict)
+            and call.response.get("ok")
+        }
 
     assert code == 0, err[-3000:]
     alerts = [json.loads(line) for line in alerts_out.read_text().splitlines()]
@@ -106,6 +113,17 @@ async def test_drain_delivers_each_alert_to_slack_once(tmp_path: Path) -> None:
         assert message["blocks"], message
         assert message["channel"]
         assert _mention_free(message), message
+    # Follow-ups (a rising level, a second alert on one story) thread under the first.
+    by_id = {m["metadata"]["event_payload"]["alert_id"]: m for m in messages}
+    threads: dict[str, list[str]] = {}
+    for alert in alerts:
+        threads.setdefault(alert["thread_key"], []).append(alert["id"])
+    followed = [ids for ids in threads.values() if len(ids) > 1]
+    assert followed, threads
+    for first, *rest in followed:
+        assert "thread_ts" not in by_id[first]
+        for later in rest:
+            assert by_id[later]["thread_ts"] == posted_ts[first]
     assert stats == {
         "articles": 2,
         "duplicates": 0,
