@@ -32,13 +32,14 @@ from streams.pipeline import Handlers, RunStats, stats_json
 from streams.publisher import KafkaPublisher
 from streams.settings import Settings
 from streams.sources import HttpIngest, Source, build_sources
-from streams.topics import ensure_topics
+from streams.topics import ALERTS, ARTICLES, BY_TOPIC, ensure_topics
 
 log = logging.getLogger(__name__)
 
 ALERTS_OUT_SINK = "alerts-out"
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_QUIET_CHECKS = 10
+STREAM_TOPICS = frozenset({ARTICLES, BY_TOPIC, ALERTS})
 
 
 @dataclass
@@ -235,6 +236,8 @@ async def _report_lag(app: Any, topology: Topology, metrics: Metrics, stop: asyn
             continue
         lag: dict[str, int] = {}
         for tp in assignment:
+            if tp.topic not in STREAM_TOPICS:
+                continue  # changelogs are written, not consumed, by the active tables
             highwater = app.consumer.highwater(tp)
             if highwater is None or highwater < 0:
                 continue

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
         default=None, description="Bearer token required by POST /articles."
     )
     poll_interval: float = Field(default=300.0, gt=0, description="Feed poll interval, seconds.")
-    connect_timeout: float = Field(default=30.0, gt=0)
+    connect_timeout: float = Field(
+        default=20.0, gt=0, description="Give up on an unreachable broker after this long."
+    )
     shutdown_timeout: float = Field(default=20.0, gt=0)
 
     def effective_fast_rebalance(self, embedded: bool) -> bool:
