@@ -13,6 +13,21 @@ Level = Literal["none", "watch", "warning", "critical"]
 LEVELS: tuple[Level, ...] = ("none", "watch", "warning", "critical")
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+ALERT_CONTRACT_FIELDS = frozenset(
+    {
+        "id",
+        "rule",
+        "kind",
+        "severity",
+        "topic",
+        "title",
+        "summary",
+        "evidence",
+        "article",
+        "created_at",
+    }
+)
+"""The fields of the alert JSON that DESIGN.md promises to other parts."""
 
 
 @dataclass(frozen=True, slots=True)

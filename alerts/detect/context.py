@@ -332,10 +332,7 @@ _HISTORY = re.compile(
     r"(?:after|since|on)|a decade (?:after|since|on|later))\b",
     _I,
 )
-_YEAR = re.compile(
-    r"\b(?:in|during|of|by|until|between|the)\s+(?:(?:early|late|mid-?)\s*)?(1[0-9]{3}|20[0-9]{2})\b",
-    _I,
-)
+_BARE_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 # "since the September 11 attacks", "the December 13 attack", "Indonesia's 1975 invasion":
 # an act named by its date or used as a time anchor is background, not news.
 _TIME_ANCHOR = re.compile(r"\bsince(?:\s+[\w'-]+){0,3}\s*$", _I)
@@ -348,14 +345,16 @@ _DATED_EVENT = re.compile(
     r"\b9/11)(?:\s+[\w-]+)?\s*$",
     _I,
 )
-# "on April 2, 1982", "in July 1995", "3 October 1993": a date carrying its year.
-_DATED_YEAR = re.compile(
-    rf"\b{_MONTH}\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?\s+(1[0-9]{{3}}|20[0-9]{{2}})\b"
-    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(1[0-9]{{3}}|20[0-9]{{2}})\b",
+# What makes a number a year of the story's time: "in 1995", "the late 1980s" (no: a decade
+# is matched as "in the 1980s" by _HISTORY), "July 1995", "April 2, 1982", "3 October 1993".
+_YEAR_LEAD = re.compile(
+    r"(?:\b(?:in|during|of|by|until|between|the)\s+(?:(?:early|late|mid-?)\s*)?"
+    rf"|\b{_MONTH}\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?\s+"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+)$",
     _I,
 )
 # "after Russia's invasion of Ukraine": a campaign named as a time anchor is background.
-_CAMPAIGN = re.compile(r"^(?:invasion|annexation|occupation)$", _I)
+_CAMPAIGNS = frozenset({"invasion", "annexation", "occupation"})
 _AFTER_ANCHOR = re.compile(
     r"\b(?:after|following|before|since|until|because of)\s+(?:the\s+|[\w.-]+['\u2019]s?\s+)"
     r"(?:[\w-]+\s+){0,2}$",
@@ -365,7 +364,7 @@ _AFTER_ANCHOR = re.compile(
 _INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|any|such)\s+(?:[\w-]+\s+){0,3}$", _I)
 _MODAL_AFTER = re.compile(r"^(?:\s+[\w'\u2019.,-]+){0,5}?\s+(?:would|could|might)\b", _I)
 # "attack on Tuesday": the preposition introduces a date, not a target.
-_PREPOSITION_END = re.compile(r"\b(?:on|upon)$", _I)
+_PREPOSITIONS = (" on", " upon", "-on")
 _DATE_AFTER = re.compile(
     r"\s+(?:(?:early|late)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     rf"{_MONTH}\.?\s+\d|\d{{1,2}}(?:st|nd|rd|th)?\b|the\s+(?:night|morning|evening|weekend)\b|"
@@ -440,19 +439,19 @@ class Context:
             sentence[end : end + _NEAR],
         ):
             return Verdict(NON_MILITARY)
-        phrase = sentence[start:end]
-        if _PREPOSITION_END.search(phrase) and _DATE_AFTER.match(sentence, end):
+        phrase = sentence[start:end].lower()
+        if phrase.endswith(_PREPOSITIONS) and _DATE_AFTER.match(sentence, end):
             return Verdict(NON_MILITARY)
         if _negated(prefix) or _DENIED_AFTER.search(suffix):
             return Verdict(NEGATED)
         if self._historical(f"{prefix} \u2026 {suffix}", _window(prefix)) or (
-            _CAMPAIGN.match(phrase) and _AFTER_ANCHOR.search(prefix)
+            phrase in _CAMPAIGNS and _AFTER_ANCHOR.search(prefix[-_NEAR:])
         ):
             return Verdict(HISTORICAL)
         if (
             _CONDITION.search(prefix)
             or _IMAGINED.search(f"{prefix} \u2026 {suffix}")
-            or (_INDEFINITE_BEFORE.search(prefix) and _MODAL_AFTER.match(suffix))
+            or (_INDEFINITE_BEFORE.search(prefix[-_NEAR:]) and _MODAL_AFTER.match(suffix))
         ):
             return Verdict(HYPOTHETICAL)
         if kind in _UNREALISED_KINDS:
@@ -467,8 +466,13 @@ class Context:
         if _HISTORY.search(clause) or _TIME_ANCHOR.search(window) or _DATED_EVENT.search(window):
             return True
         cutoff = self.reference_year - HISTORY_YEARS
-        years = [int(found.group(1)) for found in _YEAR.finditer(clause)]
-        years += [int(found.group(1) or found.group(2)) for found in _DATED_YEAR.finditer(clause)]
+        # Years are rare and most are recent: test the words before a year only when it is old.
+        years = [
+            int(found.group(1))
+            for found in _BARE_YEAR.finditer(clause)
+            if int(found.group(1)) <= cutoff
+            and _YEAR_LEAD.search(clause, max(0, found.start() - 24), found.start())
+        ]
         if modifier := _YEAR_MODIFIER.search(window):
             years.append(int(modifier.group(1)))
         return any(year <= cutoff for year in years)

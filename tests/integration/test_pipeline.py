@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from alerts.model import ALERT_CONTRACT_FIELDS
 from streams.broker import EmbeddedBroker
 from streams.runner import RunOptions, run
 from streams.topics import DEADLETTER, bootstrap_servers
@@ -16,18 +17,6 @@ from tests.conftest import ROOT, tansu_settings
 pytestmark = pytest.mark.integration
 
 STORY = ROOT / "tests" / "data" / "security-talks.jsonl"
-ALERT_FIELDS = {
-    "id",
-    "rule",
-    "kind",
-    "severity",
-    "topic",
-    "title",
-    "summary",
-    "evidence",
-    "article",
-    "created_at",
-}
 
 
 async def _run(broker: EmbeddedBroker, tmp_path: Path, *sources: str) -> tuple[list[dict], dict]:
@@ -61,7 +50,7 @@ async def test_security_talks_story_alerts_escalation_and_commitments(
     assert ("escalation", "china-japan") in kinds
     assert ("commitment", "china-japan") in kinds
     for alert in alerts:
-        assert alert.keys() >= ALERT_FIELDS
+        assert alert.keys() >= ALERT_CONTRACT_FIELDS
         assert alert["article"]["url"] == "https://news.example.org/asia/japan-china-security-talks"
         assert alert["evidence"], alert
     commitment = next(
