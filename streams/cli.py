@@ -139,6 +139,9 @@ class _Collect:
     async def publish(self, raw: bytes, *, source: str) -> None:
         self.records.append(raw)
 
+    async def flush(self) -> None:
+        """Nothing to wait for: records are kept in memory."""
+
 
 async def _read_records(spec: str) -> list[bytes]:
     """Frame records exactly as ``flashpoint run`` does, without a broker."""

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from alerts.articles import parse_article
-from alerts.errors import InvalidArticle
+from alerts.errors import BrokerError, InvalidArticle
 from alerts.metrics import Metrics
 from streams.agents import INGESTED_AT_HEADER, SOURCE_HEADER
 from streams.pipeline import RunStats
 from streams.topics import ARTICLES, bootstrap_servers
+
+log = logging.getLogger(__name__)
 
 
 class KafkaPublisher:
@@ -30,14 +35,25 @@ class KafkaPublisher:
         )
         self._metrics = metrics
         self._stats = stats
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._failed = 0
 
     async def start(self) -> None:
         await self._producer.start()
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        """Flush what is in flight, then close. Safe to call twice."""
+        try:
+            await self.flush()
+        finally:
+            await self._producer.stop()
 
     async def publish(self, raw: bytes, *, source: str) -> None:
+        """Queue ``raw`` for the articles topic; :meth:`flush` waits until the broker has it.
+
+        Not waiting for each acknowledgement keeps a file source from being bound by the
+        broker's round trip; the producer still applies back-pressure when its buffer fills.
+        """
         try:
             key: bytes | None = parse_article(raw).id.encode()
         except InvalidArticle:
@@ -48,4 +64,25 @@ class KafkaPublisher:
         ]
         self._stats.published += 1
         self._stats.articles += 1
-        await self._producer.send_and_wait(ARTICLES, raw, key=key, headers=headers)
+        delivery = await self._producer.send(ARTICLES, raw, key=key, headers=headers)
+        self._pending.add(delivery)
+        delivery.add_done_callback(lambda done: self._settle(done, source))
+
+    async def flush(self) -> None:
+        """Return once every record published so far is acknowledged; raise
+        :class:`~alerts.errors.BrokerError` if any of them failed since the last flush."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        failed, self._failed = self._failed, 0
+        if failed:
+            raise BrokerError(f"{failed} records could not be published")
+
+    def _settle(self, delivery: asyncio.Future[Any], source: str) -> None:
+        self._pending.discard(delivery)
+        if delivery.cancelled() or delivery.exception() is None:
+            return
+        # Never reached the topic: it will never be triaged, so --drain must not wait for it.
+        self._stats.published -= 1
+        self._failed += 1
+        self._metrics.source_errors.labels(source, "publish_failed").inc()
+        log.error("could not publish a record from %s: %s", source, delivery.exception())

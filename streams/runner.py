@@ -190,6 +190,7 @@ def _arm_deadline(seconds: float) -> None:
 async def _run_source(source: Source, publisher: KafkaPublisher) -> None:
     try:
         await source.run(publisher)
+        await publisher.flush()
     except asyncio.CancelledError:
         raise
     except FlashpointError as exc:

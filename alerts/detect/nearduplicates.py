@@ -8,6 +8,7 @@ rewrites by a second outlet share many of their shingles, unrelated articles alm
 
 from __future__ import annotations
 
+import base64
 import re
 import zlib
 
@@ -24,7 +25,7 @@ _CHANCE = 1.0 / 65536
 
 
 def signature(text: str) -> str:
-    """A 128-byte b-bit MinHash signature of ``text``, hex-encoded for JSON state."""
+    """A 128-byte b-bit MinHash signature of ``text``, base64-encoded for JSON state."""
     words = _WORD.findall(text.lower())
     shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
     hashes = np.fromiter(
@@ -32,13 +33,13 @@ def signature(text: str) -> str:
     )
     # h(x) = high 16 bits of (a*x + b) mod 2**64: uint64 arithmetic wraps, which is the point.
     mixed: npt.NDArray[np.uint64] = (_A * hashes[None, :] + _B) >> np.uint64(48)
-    return str(mixed.min(axis=1).astype(">u2").tobytes().hex())
+    return base64.b64encode(mixed.min(axis=1).astype(">u2").tobytes()).decode()
 
 
 def similarity(first: str, second: str) -> float:
     """Estimated Jaccard similarity of two signatures (0.0 to 1.0)."""
-    a = np.frombuffer(bytes.fromhex(first), dtype=">u2")
-    b = np.frombuffer(bytes.fromhex(second), dtype=">u2")
+    a = np.frombuffer(base64.b64decode(first), dtype=">u2")
+    b = np.frombuffer(base64.b64decode(second), dtype=">u2")
     if a.shape != b.shape:
         return 0.0
     agree = float(np.count_nonzero(a == b)) / PERMUTATIONS

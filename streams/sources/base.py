@@ -23,6 +23,9 @@ class Publisher(Protocol):
     async def publish(self, raw: bytes, *, source: str) -> None:
         """Publish ``raw``; ``source`` is the configured source's name, a bounded label."""
 
+    async def flush(self) -> None:
+        """Wait until everything published is stored; raise if any of it was not."""
+
 
 class Source(Protocol):
     """Something that reads news and publishes each record it frames."""

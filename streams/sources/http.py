@@ -100,18 +100,19 @@ class HttpIngest:
                 {"error": rejected.message}, status=rejected.status, headers=headers
             )
         accepted = 0
-        for record in records:
-            try:
+        try:
+            for record in records:
                 await self._publisher.publish(encode_record(record), source=self.name)
-            except Exception:
-                log.exception("source http: publishing failed after %d records", accepted)
-                self._metrics.source_errors.labels(source=self.name, reason="publish_error").inc()
-                return web.json_response(
-                    {"error": "could not queue the articles; retry later", "accepted": accepted},
-                    status=503,
-                )
-            self._metrics.articles.labels(source=self.name).inc()
-            accepted += 1
+                self._metrics.articles.labels(source=self.name).inc()
+                accepted += 1
+            await self._publisher.flush()  # 202 means stored, not merely queued
+        except Exception:
+            log.exception("source http: publishing failed after %d records", accepted)
+            self._metrics.source_errors.labels(source=self.name, reason="publish_error").inc()
+            return web.json_response(
+                {"error": "could not store the articles; retry later", "accepted": accepted},
+                status=503,
+            )
         return web.json_response({"accepted": accepted}, status=202)
 
     def _authorise(self, request: web.Request) -> None:

@@ -18,6 +18,9 @@ class RecordingPublisher:
             raise ConnectionError("broker unavailable")
         self.records.append((source, raw))
 
+    async def flush(self) -> None:
+        """Records are stored as soon as they are published here."""
+
     @property
     def raw(self) -> list[bytes]:
         return [raw for _, raw in self.records]
