@@ -8,6 +8,7 @@ state in a dict, for ``flashpoint detect`` and ``flashpoint rules test``.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -75,6 +76,18 @@ class _KeywordIndex:
         return {rule: tuple(matches) for rule, matches in found.items()}
 
 
+@functools.lru_cache(maxsize=4)
+def _escalation_detector(levels: EscalationLevels) -> EscalationDetector:
+    """Detectors are read-only once built, and compiling the lexicon is most of an engine's
+    build time: a hot reload that keeps the levels reuses the compiled one."""
+    return EscalationDetector(levels)
+
+
+@functools.lru_cache(maxsize=1)
+def _commitment_detector() -> CommitmentDetector:
+    return CommitmentDetector()
+
+
 class Engine:
     """A compiled rule set. Build it off the hot path; then analyze/decide are cheap."""
 
@@ -87,9 +100,9 @@ class Engine:
         enabled = [r for r in config.rules if r.enabled]
         escalation_rules = [r for r in enabled if isinstance(r, EscalationRule)]
         levels = escalation_rules[0].levels if escalation_rules else EscalationLevels()
-        self._escalation = EscalationDetector(levels) if escalation_rules else None
+        self._escalation = _escalation_detector(levels) if escalation_rules else None
         self._commitments = (
-            CommitmentDetector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
+            _commitment_detector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
         )
         self._keywords = _KeywordIndex(r for r in enabled if isinstance(r, KeywordRuleConfig))
 
