@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -60,7 +60,15 @@ class Article:
         return f"{self.title}\n\n{self.body}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "id": self.id,
+            "title": self.title,
+            "body": self.body,
+            "url": self.url,
+            "source": self.source,
+            "published": self.published,
+            "language": self.language,
+        }
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()

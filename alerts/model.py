@@ -44,7 +44,16 @@ class Match:
     actor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "rule": self.rule,
+            "phrase": self.phrase,
+            "kind": self.kind,
+            "weight": self.weight,
+            "start": self.start,
+            "end": self.end,
+            "sentence": self.sentence,
+            "actor": self.actor,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +125,14 @@ class Evidence:
     attributes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "phrase": self.phrase,
+            "sentence": self.sentence,
+            "start": self.start,
+            "end": self.end,
+            "label": self.label,
+            "attributes": dict(self.attributes),
+        }
 
 
 @dataclass(frozen=True, slots=True)

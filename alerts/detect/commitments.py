@@ -185,7 +185,8 @@ _SKIP_AFTER_VERB = _set(
     "formally officially immediately swiftly urgently again then first"
 )
 _SPORT = re.compile(
-    r"\b(?:match|matches|wickets?|innings|test series|world cup|cup final|semi-finals?|"
+    r"\b(?=[bcfgiklmopqrstw0-9])(?:match|matches|wickets?|innings|test series|world cup|"
+    r"cup final|semi-finals?|"
     r"quarter-finals?|tournament|olympics?|championships?|league|rugby|cricket|soccer|"
     r"football|tennis|golf|medals?|squad|coach|captain|batting|bowling|grand prix|"
     r"playoffs?|grand slam|fixture|kick-off|stadium|goalkeeper|striker|batsman|batsmen|"

@@ -16,7 +16,7 @@ from functools import cache
 
 from alerts.config.models import EscalationLevels
 from alerts.detect.actors import ActorMention, find_actors
-from alerts.detect.context import HISTORICAL, NO_ACTOR, Context, is_current
+from alerts.detect.context import HISTORICAL, NO_ACTOR, NON_MILITARY, Context, is_current
 from alerts.detect.lexicon import Act, Lexicon, load_lexicon
 from alerts.detect.matcher import Hit, PhraseMatcher
 from alerts.detect.sentences import Sentence, split_sentences
@@ -113,6 +113,10 @@ class EscalationDetector:
                 actor = document.actor_for(hit, where)
                 if actor is None:
                     reason = NO_ACTOR
+                elif actor.start < sentence.start and self._context.other_sense(
+                    text[actor.start : sentence.start], act.senses
+                ):
+                    reason = NON_MILITARY  # the pronoun's sentence is about a match or a film
             if reason is not None:
                 vetoed.append(Veto(phrase, act.kind, hit.start, hit.end, sentence.text, reason))
                 continue

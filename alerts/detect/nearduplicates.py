@@ -9,6 +9,7 @@ rewrites by a second outlet share many of their shingles, unrelated articles alm
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import zlib
 
@@ -38,12 +39,18 @@ def signature(text: str) -> str:
 
 def similarity(first: str, second: str) -> float:
     """Estimated Jaccard similarity of two signatures (0.0 to 1.0)."""
-    a = np.frombuffer(base64.b64decode(first), dtype=">u2")
-    b = np.frombuffer(base64.b64decode(second), dtype=">u2")
+    a = _decoded(first)
+    b = _decoded(second)
     if a.shape != b.shape:
         return 0.0
     agree = float(np.count_nonzero(a == b)) / PERMUTATIONS
     return max(0.0, (agree - _CHANCE) / (1 - _CHANCE))
+
+
+@functools.lru_cache(maxsize=8192)
+def _decoded(sig: str) -> npt.NDArray[np.uint16]:
+    """Stories are compared with every new article on their topic: decode each once."""
+    return np.frombuffer(base64.b64decode(sig), dtype=">u2")
 
 
 def is_near_duplicate(first: str, second: str) -> bool:
