@@ -362,8 +362,8 @@ _DATED_EVENT = re.compile(
     r"\b9/11)(?:\s+[\w-]+)?\s*$",
     _I,
 )
-# What makes a number a year of the story's time: "in 1995", "the late 1980s" (no: a decade
-# is matched as "in the 1980s" by _HISTORY), "July 1995", "April 2, 1982", "3 October 1993".
+# The words that make a number a date: "in 1995", "the 1975 invasion", "July 1995",
+# "April 2, 1982", "3 October 1993".
 _YEAR_LEAD = re.compile(
     r"(?:\b(?:in|during|of|by|until|between|the)\s+(?:(?:early|late|mid-?)\s*)?"
     rf"|\b{_MONTH}\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?\s+"

@@ -120,3 +120,37 @@ def test_mention_is_a_frozen_value() -> None:
     mention = ActorMention("Japan", "Tokyo", "capital", 0, 5)
     with pytest.raises(AttributeError):
         mention.name = "China"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pristina rejected the offer.", ("Kosovo", "Pristina", "capital")),
+        ("Albin Kurti spoke first.", ("Kosovo", "Albin Kurti", "leader")),
+        ("Hargeisa hosted the delegation.", ("Somaliland", "Hargeisa", "capital")),
+        ("Nuuk welcomed the visitors.", ("Greenland", "Nuuk", "capital")),
+        ("Irfaan Ali addressed the nation.", ("Guyana", "Irfaan Ali", "leader")),
+        ("JNIM claimed the ambush.", ("JNIM", "JNIM", "armed_group")),
+        ("The TPLF signed the truce.", ("TPLF", "The TPLF", "armed_group")),
+    ],
+)
+def test_sahel_horn_balkan_and_arctic_actors_are_known(
+    text: str, expected: tuple[str, str, str]
+) -> None:
+    assert mentions(text)[0] == expected
+
+
+def test_a_junta_is_its_state_s_government() -> None:
+    assert mentions("Mali's ruling junta expelled the envoy.")[0] == (
+        "Mali",
+        "Mali's ruling junta",
+        "government",
+    )
+
+
+def test_unnamed_armed_groups_take_the_state_of_their_sentence() -> None:
+    assert mentions("Islamist militants attacked an army post in Burkina Faso.")[0] == (
+        "Burkina Faso",
+        "militants",
+        "armed_group",
+    )

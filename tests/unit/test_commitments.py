@@ -312,3 +312,73 @@ def test_commitments_deep_in_a_long_article_keep_exact_sentence_spans(
     ]
     for commitment in commitments:
         assert text[commitment.start : commitment.end] == commitment.sentence
+
+
+# --------------------------------------------------------------------------- held-out lessons
+
+
+def read_2026(text: str) -> list[tuple[str, str]]:
+    """Commitments as (actor, action), read in 2026."""
+    return [(c.actor, c.action) for c in CommitmentDetector(reference_year=2026).find(text)]
+
+
+def test_a_speaker_described_in_commas_still_speaks() -> None:
+    text = (
+        "Brazil, which borders both countries, said it would send about 600 soldiers to "
+        "Roraima by the end of the month."
+    )
+    assert read_2026(text) == [("Brazil", "send about 600 soldiers to Roraima")]
+
+
+def test_an_organisation_named_by_its_agency_is_a_subject() -> None:
+    text = "Chad's government and the U.N. refugee agency plan to open four new camps in the east."
+    assert read_2026(text) == [("Chad and United Nations", "open four new camps in the east")]
+
+
+def test_a_plan_approved_for_a_purpose_is_a_commitment() -> None:
+    text = (
+        "Moldova's government approved a 1.3 billion lei ($73 million) support programme on "
+        "Monday to help households pay heating bills."
+    )
+    [commitment] = CommitmentDetector().find(text)
+    assert (commitment.actor, commitment.action) == ("Moldova", "help households pay heating bills")
+    assert commitment.verb == "approved a plan to"
+
+
+def test_a_deal_signed_in_a_past_year_is_history() -> None:
+    assert read_2026("Ethiopia and Eritrea signed a peace deal in Algiers in 2000.") == []
+    assert read_2026("Ethiopia and Eritrea signed a peace deal in Algiers on Monday.") == [
+        ("Eritrea and Ethiopia", "sign a peace deal in Algiers")
+    ]
+
+
+def test_an_agreement_in_a_when_clause_is_background() -> None:
+    assert read_2026("The crisis ended when Moscow agreed to remove the missiles from Cuba.") == []
+
+
+def test_an_effort_to_win_something_back_is_not_sport() -> None:
+    text = (
+        "Egypt will cut canal fees by 15% for container ships, the canal authority said, in an "
+        "effort to win back traffic."
+    )
+    assert read_2026(text) == [("Egypt", "cut canal fees")]
+
+
+def test_a_decision_that_forces_will_act_is_a_commitment() -> None:
+    text = (
+        "The Palestinian Authority has taken a decision that Palestinian security forces will "
+        "close down the group's offices."
+    )
+    assert read_2026(text) == [("Palestine", "close down the group's offices")]
+
+
+def test_how_long_something_takes_is_no_action() -> None:
+    text = (
+        "The head of the US Central Command, General Tommy Franks, says it will take some time "
+        "to confirm the reports."
+    )
+    assert read_2026(text) == []
+
+
+def test_unnamed_rebels_do_not_commit_for_the_state_they_fight_in() -> None:
+    assert read_2026("The rebels will withdraw from Goma, Congo's information minister said.") == []

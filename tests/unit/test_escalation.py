@@ -438,3 +438,140 @@ def test_lexicon_mistakes_are_all_reported() -> None:
     assert "already belongs to strike" in problems
     assert "unknown senses ['poetry']" in problems
     assert "unknown kind 'accuse'" in problems
+
+
+# --------------------------------------------------------------------------- held-out lessons
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "phrase"),
+    [
+        (
+            "Venezuela is building up troops along the border, Guyana's president said.",
+            "mobilise",
+            "building up troops",
+        ),
+        (
+            "U.S. fighter jets were scrambled on Thursday to meet two Russian planes, NORAD said.",
+            "mobilise",
+            "fighter jets were scrambled",
+        ),
+        (
+            "Canadian jets intercepted two Russian strategic bombers near Alaska on Monday.",
+            "mobilise",
+            "intercepted two Russian strategic bombers",
+        ),
+        (
+            "Azerbaijani troops were pounding Armenian positions with artillery and drones.",
+            "use_force",
+            "pounding Armenian positions with artillery and drones",
+        ),
+        (
+            "Guyana's president said the Venezuelan move was a direct threat to its sovereignty.",
+            "accuse",
+            "direct threat to its sovereignty",
+        ),
+        (
+            "The Israeli convoy came under attack near Jenin, the army said.",
+            "use_force",
+            "came under attack",
+        ),
+    ],
+)
+def test_wire_phrasings_of_known_acts_are_found(
+    detector: EscalationDetector, text: str, kind: str, phrase: str
+) -> None:
+    result = detector.analyze(text)
+    assert [(m.kind, m.phrase) for m in result.matches] == [(kind, phrase)]
+
+
+def test_attack_on_a_day_names_no_target(detector: EscalationDetector) -> None:
+    markets = detector.analyze(
+        "The pound came under attack on Tuesday as traders bet the Bank of England had lost "
+        "control of inflation."
+    )
+    assert markets.level == "none"
+    assert set(reasons(markets).values()) == {"non_military"}
+    war = detector.analyze("Russian forces launched an attack on Kharkiv on Tuesday.")
+    assert war.level == "watch"
+
+
+def test_refraining_from_force_is_a_negation(detector: EscalationDetector) -> None:
+    result = detector.analyze(
+        "Armenia and Azerbaijan committed to refrain from the use of force against each other."
+    )
+    assert result.level == "none"
+    assert reasons(result) == {"use of force": "negated"}
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        (
+            "Argentina invaded the islands on April 2, 1982, and Britain sent a task force.",
+            "invaded",
+        ),
+        ("Bosnian Serb forces shelled the enclave in July 1995, the court found.", "shelled"),
+        (
+            "Ten years ago this week, French jets bombed militant hideouts in northern Mali.",
+            "bombed",
+        ),
+        ("Sweden revived civil defence after Russia's full-scale invasion of Ukraine.", "invasion"),
+    ],
+)
+def test_dated_and_anchoring_mentions_are_history(
+    detector: EscalationDetector, text: str, phrase: str
+) -> None:
+    result = detector.analyze(text)
+    assert result.level == "none"
+    assert reasons(result) == {phrase: "historical"}
+
+
+ANNIVERSARY = (
+    "GORI, Aug 8 (Wire) - Georgians laid flowers on Thursday on the anniversary of the 2008 war."
+    "\n\nRussian aircraft bombed the town's central square during the war, rights groups say."
+)
+
+
+def test_a_look_back_article_makes_its_undated_acts_history(
+    detector: EscalationDetector,
+) -> None:
+    result = detector.analyze(ANNIVERSARY)
+    assert result.level == "none"
+    assert reasons(result) == {"bombed": "historical"}
+
+
+def test_an_act_dated_today_keeps_an_anniversary_article_news(
+    detector: EscalationDetector,
+) -> None:
+    text = ANNIVERSARY + " Russian troops shelled a village near Gori on Thursday, police said."
+    result = detector.analyze(text)
+    assert [m.phrase for m in result.matches] == ["bombed", "shelled"]
+
+
+def test_an_act_as_the_subject_of_a_modal_is_imagined(detector: EscalationDetector) -> None:
+    result = detector.analyze(
+        "A Chinese amphibious invasion of Taiwan would probably fail, a US think tank found."
+    )
+    assert result.level == "none"
+    assert reasons(result) == {"invasion": "hypothetical"}
+
+
+def test_a_blockade_by_strikers_or_protesters_is_not_coercion(
+    detector: EscalationDetector,
+) -> None:
+    result = detector.analyze(
+        "BOR, Serbia (Wire) - Copper miners went on strike and blockaded the smelter in Bor."
+    )
+    assert result.level == "none"
+    assert reasons(result) == {"blockaded": "non_military"}
+
+
+def test_a_pronoun_takes_the_sense_of_the_sentence_it_points_back_to(
+    detector: EscalationDetector,
+) -> None:
+    result = detector.analyze(
+        '"Our scrum destroyed them," Georgia\'s rugby coach said. "We attacked with ambition."'
+    )
+    assert result.level == "none"
+    assert reasons(result) == {"attacked": "non_military"}

@@ -1,4 +1,4 @@
-"""The labelled evaluation set and the sample feed are well-formed and our own writing."""
+"""The labelled evaluation sets and the sample feed are well-formed and our own writing."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from alerts.articles import parse_article
+from alerts.detect.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSAGES = ROOT / "eval" / "passages.jsonl"
+HOLDOUT = ROOT / "eval" / "holdout.jsonl"
 FEED = ROOT / "streams" / "samples" / "wire.jsonl"
 # The reference article sits in shared/: beside the checkout in CI, at /work/shared locally.
 SEED_CANDIDATES = (
@@ -29,6 +31,18 @@ MINIMUMS = {
     "commitment": 35,
     "both": 15,
     "ordinary": 30,
+    "negation_denial": 6,
+    "historical": 6,
+    "hypothetical": 6,
+    "non_military": 6,
+    "not_commitment": 6,
+}
+# The held-out set: fewer, longer stories, every category present.
+HOLDOUT_MINIMUMS = {
+    "escalation": 15,
+    "commitment": 15,
+    "both": 8,
+    "ordinary": 10,
     "negation_denial": 6,
     "historical": 6,
     "hypothetical": 6,
@@ -78,8 +92,12 @@ def _seed_shingles() -> set[int]:
     return set()
 
 
-def test_every_passage_line_is_a_labelled_object() -> None:
-    for number, line in enumerate(PASSAGES.read_text(encoding="utf-8").splitlines(), start=1):
+SETS = pytest.mark.parametrize("path", [PASSAGES, HOLDOUT], ids=["passages", "holdout"])
+
+
+@SETS
+def test_every_passage_line_is_a_labelled_object(path: Path) -> None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         record = json.loads(line)
         assert set(record) == FIELDS, f"line {number}"
         assert record["category"] in MINIMUMS, f"line {number}: {record['category']}"
@@ -89,14 +107,15 @@ def test_every_passage_line_is_a_labelled_object() -> None:
         assert record["note"].strip(), f"line {number}"
 
 
-def test_passage_labels_agree_with_their_category() -> None:
-    for record in _records(PASSAGES):
+@SETS
+def test_passage_labels_agree_with_their_category(path: Path) -> None:
+    for record in _records(path):
         labels = (record["escalation"], record["commitment"])
         assert labels == CATEGORY_LABELS[record["category"]], record["id"]
 
 
-def test_passage_ids_are_unique() -> None:
-    ids = Counter(record["id"] for record in _records(PASSAGES))
+def test_passage_ids_are_unique_across_both_sets() -> None:
+    ids = Counter(record["id"] for path in (PASSAGES, HOLDOUT) for record in _records(path))
     assert [i for i, n in ids.items() if n > 1] == []
 
 
@@ -124,7 +143,32 @@ def test_copy_check_finds_a_planted_twelve_word_run() -> None:
     assert _copied_runs(eleven, reference) == []
 
 
-@pytest.mark.parametrize("path", [PASSAGES, FEED], ids=["passages", "sample-feed"])
+def test_holdout_has_every_category_and_enough_passages() -> None:
+    records = _records(HOLDOUT)
+    counts = Counter(record["category"] for record in records)
+    short = {c: counts[c] for c, minimum in HOLDOUT_MINIMUMS.items() if counts[c] < minimum}
+    assert short == {}
+    assert len(records) >= 90
+
+
+def test_holdout_passages_are_multi_paragraph_stories() -> None:
+    for record in _records(HOLDOUT):
+        text = record["text"]
+        assert "\n\n" in text, record["id"]
+        assert 6 <= len(split_sentences(text)) <= 12, record["id"]
+
+
+def test_holdout_shares_no_twelve_word_run_with_the_tuning_set() -> None:
+    tuning: set[int] = set()
+    for record in _records(PASSAGES):
+        tuning |= _shingles(record["text"])
+    for record in _records(HOLDOUT):
+        assert _copied_runs(record["text"], tuning) == [], record["id"]
+
+
+@pytest.mark.parametrize(
+    "path", [PASSAGES, HOLDOUT, FEED], ids=["passages", "holdout", "sample-feed"]
+)
 def test_no_twelve_word_run_copied_from_the_reference_article(path: Path) -> None:
     reference = _seed_shingles()
     for record in _records(path):
