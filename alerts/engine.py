@@ -88,6 +88,15 @@ def _commitment_detector() -> CommitmentDetector:
     return CommitmentDetector()
 
 
+_WARM_UP = Article(
+    id="warm-up",
+    title="Warm-up",
+    body="Japan's defence ministry said China would hold drills. Tokyo agreed to set up a "
+    "hotline by spring.",
+)
+"""Run once at build time, so lazily built tables and regexes are not built on the first
+real article, on the hot path."""
+
 class Engine:
     """A compiled rule set. Build it off the hot path; then analyze/decide are cheap."""
 
@@ -105,6 +114,7 @@ class Engine:
             _commitment_detector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
         )
         self._keywords = _KeywordIndex(r for r in enabled if isinstance(r, KeywordRuleConfig))
+        self.analyze(_WARM_UP)
 
     def topics_of(self, article: Article) -> list[str]:
         """The watch topics an article is keyed to, its primary topic first."""
