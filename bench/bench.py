@@ -569,7 +569,12 @@ def _run_options(workdir: Path, broker_url: str | None, wait_ms: int, **more: An
     return RunOptions(
         config=[str(config)],
         broker=broker_url,
-        settings=Settings(partitions=PARTITIONS, fetch_max_wait_ms=wait_ms, shutdown_timeout=10.0),
+        settings=Settings(
+            partitions=PARTITIONS,
+            fetch_max_wait_ms=wait_ms,
+            fast_rebalance=True,  # the broker is a tansu of the bench's own, as in embedded mode
+            shutdown_timeout=10.0,
+        ),
         **more,
     )
 
