@@ -97,6 +97,7 @@ _WARM_UP = Article(
 """Run once at build time, so lazily built tables and regexes are not built on the first
 real article, on the hot path."""
 
+
 class Engine:
     """A compiled rule set. Build it off the hot path; then analyze/decide are cheap."""
 
@@ -156,6 +157,7 @@ class Engine:
             now,
             self.metrics,
             mentions_topic=lambda text: self._topics.mentions(topic, text),
+            pairing_topic=self._topics.is_pairing(topic),
         )
         candidates: list[Alert] = []
         for rule in rules:

@@ -34,6 +34,10 @@ class TopicClassifier:
         self._order = list(watch)
         self._matcher = PhraseMatcher(phrases)
 
+    def is_pairing(self, topic: str) -> bool:
+        """True for topics defined by co-occurrence (``all_of``), such as two rival states."""
+        return self._all_of_groups.get(topic, 0) > 0 and not self._has_any.get(topic, False)
+
     def mentions(self, topic: str, text: str) -> bool:
         """True when ``text`` names anything of ``topic`` (any of its phrases)."""
         return any(

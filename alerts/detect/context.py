@@ -370,8 +370,9 @@ _YEAR_LEAD = re.compile(
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+)$",
     _I,
 )
-# "after Russia's invasion of Ukraine": a campaign named as a time anchor is background.
-_CAMPAIGNS = frozenset({"invasion", "annexation", "occupation"})
+# "after Russia's invasion of Ukraine", "since Russia's attack on Ukraine": a campaign named
+# as a time anchor is background, unless the sentence dates it in the news' own time.
+_CAMPAIGNS = frozenset({"invasion", "annexation", "occupation", "attack", "war", "offensive"})
 _AFTER_ANCHOR = re.compile(
     r"\b(?:after|following|before|since|until|because of)\s+(?:the\s+|[\w.-]+['\u2019]s?\s+)"
     r"(?:[\w-]+\s+){0,2}$",
@@ -464,7 +465,9 @@ class Context:
         if _negated(prefix) or _DENIED_AFTER.search(suffix):
             return Verdict(NEGATED)
         if self._historical(f"{prefix} \u2026 {suffix}", _window(prefix)) or (
-            phrase in _CAMPAIGNS and _AFTER_ANCHOR.search(prefix[-_NEAR:])
+            phrase.split()[0].lower() in _CAMPAIGNS
+            and _AFTER_ANCHOR.search(prefix[-_NEAR:])
+            and not _CURRENT.search(sentence)
         ):
             return Verdict(HISTORICAL)
         if (

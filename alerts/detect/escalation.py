@@ -259,12 +259,21 @@ class _Document:
             self._actors[where] = found
         return found
 
+    def _is_object(self, actor: ActorMention) -> bool:
+        return bool(_OBJECT_BEFORE.search(self.text, max(0, actor.start - 20), actor.start))
+
     def actor_for(self, hit: Hit, where: tuple[int, int]) -> ActorMention | None:
         """The actor nearest the act in its sentence, else the last one of the sentence
         before when this one's subject is a pronoun."""
         inside = self.actors_in(where)
         if inside:
-            return min(inside, key=lambda a: (_distance(a, hit), a.start > hit.start))
+            return min(
+                inside,
+                key=lambda a: (
+                    _distance(a, hit) + _OBJECT_PENALTY * self._is_object(a),
+                    a.start > hit.start,
+                ),
+            )
         sentence = self.sentence(where)
         before = self.previous(where)
         if before is not None and _PRONOUN.search(sentence.text, 0, hit.start - sentence.start):
@@ -272,6 +281,17 @@ class _Document:
             if mentions:
                 return mentions[-1]
         return None
+
+
+_OBJECT_PENALTY = 60
+"""Characters added to the distance of an actor that is a prepositional object or a place:
+in "Beijing's military ties with Russia and alleged use of spy balloons over Japanese
+territory" the balloons are Beijing's, although Russia and Japan stand nearer."""
+_OBJECT_BEFORE = re.compile(
+    r"\b(?:with|against|from|toward|towards|between|among|over|into|in|near|across|above|"
+    r"off|inside)\s+(?:the\s+)?$",
+    re.I,
+)
 
 
 def _distance(actor: ActorMention, hit: Hit) -> int:

@@ -47,6 +47,8 @@ class RuleContext:
     metrics: Metrics | None = None
     mentions_topic: Callable[[str], bool] = lambda text: True
     """Whether a piece of the article's text is about ``topic`` (names any of its phrases)."""
+    pairing_topic: bool = False
+    """The topic is a pairing of parties (``all_of``), not a place (``any_of``)."""
 
     @property
     def article(self) -> Article:

@@ -10,6 +10,10 @@ from alerts.state import EscalationEvent
 from alerts.topics import GLOBAL_TOPIC
 
 MAX_EVIDENCE = 5
+ACTOR_REACH = 40
+"""Characters before an act searched for the topic ("Taiwan's coast guard was fired on")."""
+TARGET_REACH = 60
+"""Characters after an act searched for its target ("use force to take control of Taiwan")."""
 
 
 def rank(level: str) -> int:
@@ -59,13 +63,27 @@ class EscalationRule(Rule[models.EscalationRule]):
 
     @staticmethod
     def _acts_about_topic(ctx: RuleContext) -> list[Match]:
-        """The article's acts that concern this topic: a North Korean launch reported in a
-        story that also mentions Japan and China does not raise ``china-japan``."""
-        return [
-            m
-            for m in ctx.analysis.escalation.matches
-            if ctx.mentions_topic(m.sentence) or (m.actor and ctx.mentions_topic(m.actor))
-        ]
+        """The article's acts that concern this topic.
+
+        For a pairing of parties (``china-japan``) the act must be done by one of them: a
+        North Korean launch in a story that mentions Japan and China does not count. For a
+        place (``taiwan-strait``) the act may also have the place right beside it, as its
+        target: "Beijing would use force to take control of Taiwan". An act whose actor is
+        unknown counts when its sentence names the topic.
+        """
+        text = ctx.article.text
+        about: list[Match] = []
+        for m in ctx.analysis.escalation.matches:
+            if m.actor is None:
+                relevant = ctx.mentions_topic(m.sentence)
+            elif ctx.mentions_topic(m.actor):
+                relevant = True
+            else:
+                around = text[max(0, m.start - ACTOR_REACH) : m.end + TARGET_REACH]
+                relevant = not ctx.pairing_topic and ctx.mentions_topic(around)
+            if relevant:
+                about.append(m)
+        return about
 
     def _rise(
         self,

@@ -277,3 +277,15 @@ def test_only_acts_about_a_topic_raise_its_level() -> None:
     )
     assert [a.topic for a in raised] == ["korea"]
     assert run.states["china-japan"].levels["escalation"] == "none"
+
+
+def test_a_place_topic_counts_acts_aimed_at_it() -> None:
+    run = OfflineRun(engine(ESCALATION))
+    raised = alerts_of(
+        run,
+        "Beijing warns Taipei",
+        "China's army staged live-fire drills and threatened to use force to take control of "
+        "Taiwan, the defence ministry in Taipei said on Monday.",
+        T0,
+    )
+    assert "taiwan-strait" in {a.topic for a in raised}

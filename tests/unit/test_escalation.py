@@ -363,9 +363,30 @@ def test_china_japan_security_talks_reach_warning(detector: EscalationDetector) 
 
     assert result.level in {"warning", "critical"}
     assert {"accuse", "threaten", "mobilise", "use_force"} <= kinds(result)
-    assert {"military buildup", "use force", "attack on", "shot down"} <= {
-        m.phrase for m in result.matches
-    }
+    assert {"military buildup", "use force", "shot down"} <= {m.phrase for m in result.matches}
+    # "after Russia's attack on Ukraine" anchors the worry in time: background, not news.
+    assert ("attack on", "historical") in {(v.phrase, v.reason) for v in result.vetoed}
+
+
+def test_a_named_campaign_dated_in_the_news_own_time_still_counts(
+    detector: EscalationDetector,
+) -> None:
+    result = detector.analyze(
+        "Ukraine's air force said it shot down 40 drones overnight, after Russia's attack on "
+        "Kharkiv on Tuesday killed six people."
+    )
+    assert "attack on" in {m.phrase for m in result.matches}
+
+
+def test_an_act_belongs_to_its_subject_not_to_a_prepositional_object(
+    detector: EscalationDetector,
+) -> None:
+    result = detector.analyze(
+        "Tokyo criticised Beijing's military ties with Russia and its alleged use of spy "
+        "balloons over Japanese territory."
+    )
+    [balloons] = [m for m in result.matches if m.phrase == "spy balloons"]
+    assert balloons.actor == "China"
 
 
 def test_an_ordinary_story_scores_nothing(detector: EscalationDetector) -> None:
