@@ -10,10 +10,6 @@ from alerts.state import EscalationEvent
 from alerts.topics import GLOBAL_TOPIC
 
 MAX_EVIDENCE = 5
-ACTOR_REACH = 40
-"""Characters before an act searched for the topic ("Taiwan's coast guard was fired on")."""
-TARGET_REACH = 60
-"""Characters after an act searched for its target ("use force to take control of Taiwan")."""
 
 
 def rank(level: str) -> int:
@@ -67,23 +63,15 @@ class EscalationRule(Rule[models.EscalationRule]):
 
         For a pairing of parties (``china-japan``) the act must be done by one of them: a
         North Korean launch in a story that mentions Japan and China does not count. For a
-        place (``taiwan-strait``) the act may also have the place right beside it, as its
-        target: "Beijing would use force to take control of Taiwan". An act whose actor is
-        unknown counts when its sentence names the topic.
+        place (``south-china-sea``) the act's sentence may name the place instead: "a
+        Chinese ship fired water cannon at a Philippine boat near Second Thomas Shoal".
         """
-        text = ctx.article.text
-        about: list[Match] = []
-        for m in ctx.analysis.escalation.matches:
-            if m.actor is None:
-                relevant = ctx.mentions_topic(m.sentence)
-            elif ctx.mentions_topic(m.actor):
-                relevant = True
-            else:
-                around = text[max(0, m.start - ACTOR_REACH) : m.end + TARGET_REACH]
-                relevant = not ctx.pairing_topic and ctx.mentions_topic(around)
-            if relevant:
-                about.append(m)
-        return about
+        return [
+            m
+            for m in ctx.analysis.escalation.matches
+            if (m.actor is not None and ctx.mentions_topic(m.actor))
+            or ((m.actor is None or not ctx.pairing_topic) and ctx.mentions_topic(m.sentence))
+        ]
 
     def _rise(
         self,
