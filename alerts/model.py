@@ -12,7 +12,6 @@ from typing import Any, Literal
 Level = Literal["none", "watch", "warning", "critical"]
 LEVELS: tuple[Level, ...] = ("none", "watch", "warning", "critical")
 Severity = Literal["info", "warning", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 ALERT_CONTRACT_FIELDS = frozenset(
     {
         "id",

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import MutableMapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -261,7 +261,3 @@ class Handlers:
 
 def stats_json(stats: RunStats) -> str:
     return json.dumps(stats.contract(), indent=2, sort_keys=True)
-
-
-def debug_stats(stats: RunStats) -> dict[str, int]:
-    return asdict(stats)

@@ -7,7 +7,6 @@ phrases and it is fast: Hyperscan scans once for all patterns, whatever their nu
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 from bisect import bisect_right
@@ -81,24 +80,6 @@ class PhraseMatcher:
         to_char = _byte_to_char_offsets(text, data)
         hits = {Hit(i, to_char(s), to_char(e)) for i, s, e in raw}
         return sorted(hits, key=lambda h: (h.start, -h.end, h.index))
-
-    def first_match(self, text: str) -> bool:
-        """True as soon as any pattern matches (cheap pre-filter)."""
-        if self._database is None or not text:
-            return False
-        found = False
-
-        def on_match(index: int, start: int, end: int, flags: int, context: object) -> bool:
-            nonlocal found
-            found = True
-            return True  # stop scanning
-
-        # Stopping the scan early makes Hyperscan raise ScanTerminated: that is the success case.
-        with contextlib.suppress(hyperscan.ScanTerminated):
-            self._database.scan(
-                text.encode("utf-8"), match_event_handler=on_match, scratch=self._scratch()
-            )
-        return found
 
     def _scratch(self) -> hyperscan.Scratch:
         """Hyperscan scratch space is per scan in flight: one per thread makes sharing safe."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alerts.config import models
 from alerts.detect.escalation import level_for
+from alerts.metrics import LEVEL_VALUES
 from alerts.model import LEVELS, Alert, Level, Match
 from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, match_evidence
 from alerts.state import EscalationEvent
@@ -49,7 +50,7 @@ class EscalationRule(Rule[models.EscalationRule]):
         ctx.state.levels[self.name] = level
         if ctx.metrics is not None:
             ctx.metrics.escalation_score.labels(ctx.topic).set(rolling)
-            ctx.metrics.escalation_level.labels(ctx.topic).set(rank(level))
+            ctx.metrics.escalation_level.labels(ctx.topic).set(LEVEL_VALUES[level])
         floor = rank(self.config.min_level)
         if rank(level) > rank(previous) and rank(level) >= floor:
             return [self._rise(ctx, matches, level, previous, rolling, len(events))]

@@ -438,8 +438,8 @@ def test_template_patterns_keep_whole_words_and_single_separators() -> None:
 
     found = [text for text in ("lodged a protest", "filed a formal protest", "lodged a  protest")]
     missed = ["lodged a formalprotest", "relodged a protest", "filed a formal protests"]
-    assert all(matcher.first_match(t) for t in found)
-    assert not any(matcher.first_match(t) for t in missed)
+    assert all(matcher.find(t) for t in found)
+    assert not any(matcher.find(t) for t in missed)
 
 
 def test_lexicon_mistakes_are_all_reported() -> None:
