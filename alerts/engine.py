@@ -25,7 +25,15 @@ from alerts.detect.nearduplicates import is_near_duplicate, signature
 from alerts.detect.sentences import split_sentences
 from alerts.metrics import Metrics
 from alerts.model import Alert, Escalation, Match
-from alerts.rules.base import Analysis, Rule, RuleContext, build_rules
+from alerts.rules.base import (
+    Analysis,
+    Rule,
+    RuleContext,
+    build_alert,
+    build_rules,
+    describe_source,
+    story_thread_key,
+)
 from alerts.state import Story, TopicState
 from alerts.topics import TopicClassifier
 
@@ -145,7 +153,7 @@ class Engine:
         rules = [r for r in self.rules if r.applies_to(topic) and (primary or r.scope == "topic")]
         if not rules:
             return []
-        story, repeat = self._story(analysis, state, now)
+        story, repeat, new_source = self._story(analysis, state, now)
         if repeat and self.metrics is not None:
             self.metrics.duplicates.labels("near_duplicate").inc()
         ctx = RuleContext(
@@ -167,6 +175,8 @@ class Engine:
                 if all(story_id != story.id for _, story_id in hits):
                     hits.append((now, story.id))
             candidates.extend(raised)
+        if repeat and new_source and primary and story.alerted:
+            candidates.append(_coverage(ctx))
         self._prune_hits(state, now)
         if self.metrics is not None:
             for rule_name, matches in analysis.keyword_matches.items():
@@ -186,6 +196,7 @@ class Engine:
             reason = self.decisions.suppression(alert, state, now)
             if reason is None:
                 admitted.append(alert)
+                story.alerted |= alert.thread_key == story_thread_key(topic, story.id)
                 if self.metrics is not None:
                     self.metrics.alerts.labels(
                         alert.rule, alert.kind, alert.severity, alert.topic
@@ -194,21 +205,23 @@ class Engine:
                 self.metrics.suppressed.labels(alert.rule, reason).inc()
         return admitted
 
-    def _story(self, analysis: Analysis, state: TopicState, now: float) -> tuple[Story, bool]:
-        """The story this article belongs to; True when an earlier outlet carried it."""
+    def _story(self, analysis: Analysis, state: TopicState, now: float) -> tuple[Story, bool, bool]:
+        """The story this article belongs to, whether an earlier outlet carried it, and
+        whether this article's outlet is new to it."""
         article = analysis.article
         source = article.source or "unknown"
         if not analysis.has_signal:
-            return Story(article.id, "", now, [source]), False
+            return Story(article.id, "", now, [source]), False, False
         sig = signature(article.text)
         for story in state.stories:
             if story.id == article.id or is_near_duplicate(sig, story.signature):
-                if source not in story.sources and len(story.sources) < MAX_SOURCES_LISTED:
+                new_source = source not in story.sources
+                if new_source and len(story.sources) < MAX_SOURCES_LISTED:
                     story.sources.append(source)
-                return story, True
+                return story, True, new_source
         story = Story(article.id, sig, now, [source])
         state.stories.append(story)
-        return story, False
+        return story, False, False
 
     def _prune_hits(self, state: TopicState, now: float) -> None:
         horizon = max(
@@ -220,6 +233,24 @@ class Engine:
                 state.rule_hits[rule] = kept[-1000:]
             else:
                 del state.rule_hits[rule]
+
+
+def _coverage(ctx: RuleContext) -> Alert:
+    """A note, threaded under the story's alerts, that another outlet carries the story."""
+    sources = ctx.story.sources
+    outlet = ctx.article.source or "another outlet"
+    return build_alert(
+        ctx,
+        rule="coverage",
+        kind="coverage",
+        severity="info",
+        title=f"Also reported by {outlet}: {len(sources)} sources",
+        summary=f"{describe_source(ctx.article)} carries the story first reported by "
+        f"{sources[0]}. Sources so far: {', '.join(sources)}.",
+        evidence=[],
+        event_key=f"coverage:{ctx.story.id}:{len(sources)}",
+        thread_key=story_thread_key(ctx.topic, ctx.story.id),
+    )
 
 
 @dataclass

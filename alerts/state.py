@@ -24,6 +24,8 @@ class Story:
     signature: str
     first_seen: float
     sources: list[str] = field(default_factory=list)
+    alerted: bool = False
+    """A story alert (keyword, commitment) was sent: later outlets get a threaded note."""
 
 
 @dataclass
@@ -61,6 +63,7 @@ class TopicState:
                     "signature": s.signature,
                     "first_seen": s.first_seen,
                     "sources": list(s.sources),
+                    "alerted": s.alerted,
                 }
                 for s in self.stories
             ],

@@ -77,6 +77,11 @@ class Rule(ABC, Generic[RuleConfigT]):
         """Alerts this rule raises for the article in ``ctx`` (before throttling)."""
 
 
+def story_thread_key(topic: str, story_id: str) -> str:
+    """Alerts about one story, and notes of later coverage, share one Slack thread."""
+    return f"story:{topic}:{story_id}"
+
+
 def alert_id(rule: str, topic: str, event_key: str) -> str:
     """A stable fingerprint: the same event seen again (re-delivery, another outlet) is equal."""
     return hashlib.sha256(f"{rule}\x1f{topic}\x1f{event_key}".encode()).hexdigest()[:20]

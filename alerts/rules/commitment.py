@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerts.config import models
 from alerts.model import Alert, Commitment, Evidence
-from alerts.rules.base import Rule, RuleContext, build_alert, describe_source
+from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, story_thread_key
 from alerts.state import SeenCommitment
 
 MAX_EVIDENCE = 8
@@ -53,7 +53,7 @@ class CommitmentRule(Rule[models.CommitmentRule]):
                 evidence=[_evidence(c, n, b) for c, n, b in found[:MAX_EVIDENCE]],
                 event_key="commit:"
                 + ",".join(sorted(f"{c.key}={c.amount}/{c.deadline}" for c, _, _ in found)),
-                thread_key=f"story:{ctx.topic}:{ctx.story.id}",
+                thread_key=story_thread_key(ctx.topic, ctx.story.id),
             )
         ]
 

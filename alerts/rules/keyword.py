@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from alerts.config import models
 from alerts.model import Alert
-from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, match_evidence
+from alerts.rules.base import (
+    Rule,
+    RuleContext,
+    build_alert,
+    describe_source,
+    match_evidence,
+    story_thread_key,
+)
 
 MAX_EVIDENCE = 5
 
@@ -30,6 +37,6 @@ class KeywordRule(Rule[models.KeywordRule]):
                 f"{describe_source(ctx.article)}.",
                 evidence=[match_evidence(m) for m in matches[:MAX_EVIDENCE]],
                 event_key=f"story:{ctx.story.id}",
-                thread_key=f"story:{ctx.topic}:{ctx.story.id}",
+                thread_key=story_thread_key(ctx.topic, ctx.story.id),
             )
         ]

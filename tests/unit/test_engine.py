@@ -107,9 +107,21 @@ def test_the_same_story_from_another_outlet_alerts_once_and_counts_sources() -> 
         url="https://b.example/2",
     )
     assert len(first) == 1
-    assert again == []
+    [note] = again
+    assert (note.kind, note.severity, note.sources) == ("coverage", "info", 2)
+    assert note.thread_key == first[0].thread_key, "the note threads under the first alert"
+    assert note.title == "Also reported by Wire B: 2 sources"
     [story] = run.states["china-japan"].stories
     assert story.sources == ["Wire A", "Wire B"]
+    same_outlet_again = alerts_of(
+        run,
+        "Japan protests balloon",
+        body.replace("on Tuesday", "today"),
+        T0 + 120,
+        source="Wire B",
+        url="https://b.example/3",
+    )
+    assert same_outlet_again == []
 
 
 ESCALATION = """
