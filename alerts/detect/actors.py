@@ -215,6 +215,23 @@ def unnamed_heads() -> frozenset[str]:
     return gazetteer().unnamed_heads
 
 
+# "TOKYO (Reuters) -", "ABU DHABI, March 3 (Harbour Wire) -": where the story was filed.
+_DATELINE = re.compile(
+    r"^[ \t]*[A-Z][A-Z'.\- ]{1,40}[A-Z.](?:,[^\n()\-\u2013\u2014]{0,30})?[ \t]*"
+    r"(?:\([^)\n]{1,40}\))?[ \t]*[-\u2013\u2014]",
+    re.M,
+)
+
+
 def find_actors(text: str) -> list[ActorMention]:
-    """Every actor mention in ``text``, leftmost first, non-overlapping, longest wins."""
-    return gazetteer().find(text)
+    """Every actor mention in ``text``, leftmost first, non-overlapping, longest wins.
+
+    A dateline names where a story was filed, not who acts in it, so it is skipped.
+    """
+    mentions = gazetteer().find(text)
+    if not mentions:
+        return mentions
+    datelines = [(m.start(), m.end()) for m in _DATELINE.finditer(text)]
+    if not datelines:
+        return mentions
+    return [m for m in mentions if not any(a <= m.start < b for a, b in datelines)]

@@ -31,7 +31,7 @@ def mentions(text: str) -> list[tuple[str, str, str]]:
         ("Putin spoke by phone.", ("Russia", "Putin", "leader")),
         ("NATO allies met.", ("NATO", "NATO", "organisation")),
         ("The Houthis claimed the strike.", ("Houthis", "The Houthis", "armed_group")),
-        ("SEOUL (Wire) - Shares rose.", ("South Korea", "SEOUL", "capital")),
+        ("Shares rose in SEOUL on Monday.", ("South Korea", "SEOUL", "capital")),
     ],
 )
 def test_surfaces_fold_onto_the_canonical_actor(text: str, expected: tuple[str, str, str]) -> None:
@@ -154,3 +154,15 @@ def test_unnamed_armed_groups_take_the_state_of_their_sentence() -> None:
         "militants",
         "armed_group",
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SEOUL (Harbour Wire) - Shares rose on Monday.",
+        "ABU DHABI, March 3 (Meridian News) \u2013 Shares rose on Monday.",
+        "TOKYO, Feb 22 - Shares rose on Monday.",
+    ],
+)
+def test_a_dateline_is_where_a_story_was_filed_not_an_actor(text: str) -> None:
+    assert find_actors(text) == []
