@@ -37,9 +37,10 @@ MAX_NESTING = 20
 
 _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid|ocid)$", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_QUOTES = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u200b": None, "\r": "\n"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +187,11 @@ def canonical_url(url: str) -> str:
 
 def normalise_body(body: str) -> str:
     """NFKC, straight quotes, no control characters, single spaces, paragraphs kept."""
-    text = unicodedata.normalize("NFKC", body).translate(_QUOTES).replace("\r\n", "\n")
-    text = _CONTROL.sub("", text.replace("\r", "\n"))
-    paragraphs = (_SPACES.sub(" ", p).strip() for p in _BLANK_LINES.split(text))
-    return "\n\n".join(" ".join(p.split("\n")) for p in paragraphs if p)
+    if not unicodedata.is_normalized("NFKC", body):
+        body = unicodedata.normalize("NFKC", body)
+    text = _CONTROL.sub("", body.replace("\r\n", "\n").translate(_QUOTES))
+    paragraphs = (" ".join(p.split()) for p in _BLANK_LINES.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def _normalise_line(text: str) -> str:
