@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 METRICS_PORT ?= 9464
-LISTEN ?= 127.0.0.1:8080
+LISTEN ?= 127.0.0.1:8765
 
 .PHONY: install run test lint format bench eval schema clean
 

@@ -87,9 +87,14 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
             stack.callback(loop.remove_signal_handler, signum)
         port = options.metrics_port if options.metrics_port is not None else settings.metrics_port
         if port is not None:
-            server, _ = start_http_server(
-                port, addr=settings.metrics_host, registry=metrics.registry
-            )
+            try:
+                server, _ = start_http_server(
+                    port, addr=settings.metrics_host, registry=metrics.registry
+                )
+            except OSError as exc:
+                raise FlashpointError(
+                    f"cannot serve metrics on {settings.metrics_host}:{port}: {exc.strerror}"
+                ) from None
             stack.callback(server.server_close)
             stack.callback(server.shutdown)
             log.info("metrics on http://%s:%d/metrics", settings.metrics_host, port)
@@ -133,12 +138,13 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
 
         listen = options.listen or settings.listen
         if listen:
-            host, _, listen_port = listen.rpartition(":")
+            host, listen_port = _listen_address(listen)
             token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
-            ingest = HttpIngest(
-                publisher, metrics, host=host or "127.0.0.1", port=int(listen_port), token=token
-            )
-            await ingest.start()
+            ingest = HttpIngest(publisher, metrics, host=host, port=listen_port, token=token)
+            try:
+                await ingest.start()
+            except OSError as exc:
+                raise FlashpointError(f"cannot listen on {listen}: {exc.strerror}") from None
             stack.push_async_callback(ingest.stop)
             log.info("accepting articles on http://%s:%d/articles", host, ingest.port)
 
@@ -168,6 +174,14 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
         await asyncio.to_thread(Path(options.stats_out).write_text, stats_json(stats) + "\n")
     log.info("stopped: %s", stats.contract())
     return 0
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``:PORT`` (loopback) for ``--listen``."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        raise FlashpointError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+    return host or "127.0.0.1", int(port)
 
 
 def _arm_deadline(seconds: float) -> None:

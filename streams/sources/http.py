@@ -45,7 +45,7 @@ class HttpIngest:
         metrics: Metrics,
         *,
         host: str = "127.0.0.1",
-        port: int = 8080,
+        port: int = 8765,
         token: str | None = None,
         max_body_bytes: int = 1_000_000,
     ) -> None:

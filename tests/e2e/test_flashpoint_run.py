@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -222,3 +223,15 @@ async def _wait_until(condition: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"no {what} after {timeout}s")
         await asyncio.sleep(0.1)
+
+
+async def test_a_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLASHPOINT_")}
+        process = await _flashpoint("run", "--metrics-port", str(port), "--drain", env=env)
+        code, _, err = await _finish(process, 60)
+    assert code == 2
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in err
