@@ -95,7 +95,9 @@ class TopicState:
         if not data:
             return cls()
         return cls(
-            stories=[Story(**s) for s in data.get("stories", [])],
+            stories=[
+                Story(**{**s, "sources": list(s["sources"])}) for s in data.get("stories", [])
+            ],
             commitments={k: SeenCommitment(**v) for k, v in data.get("commitments", {}).items()},
             escalation={
                 rule: [EscalationEvent(**e) for e in events]

@@ -211,9 +211,12 @@ class Handlers:
             + len(analysis.commitments)
             + sum(len(m) for m in analysis.keyword_matches.values())
         )
-        state = TopicState.from_dict(states.get(topic))
+        stored = states.get(topic)
+        state = TopicState.from_dict(stored)
         alerts = engine.decide(topic, analysis, state, moment)
-        states[topic] = state.to_dict()
+        updated = state.to_dict()
+        if updated != stored:  # most news changes nothing: skip the changelog write
+            states[topic] = updated
         self.stats.alerts += len(alerts)
         forward = []
         for alert in alerts:

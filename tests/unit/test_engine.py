@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
@@ -301,3 +302,22 @@ def test_a_place_topic_counts_acts_aimed_at_it() -> None:
         T0,
     )
     assert "taiwan-strait" in {a.topic for a in raised}
+
+
+def test_deciding_never_mutates_the_stored_state_it_was_given() -> None:
+    """The detect agent compares the stored state with the new one to skip no-op writes."""
+    from alerts.state import TopicState
+
+    e = engine(KEYWORD)
+    body = "Japan said on Tuesday a Chinese spy balloon crossed its southern islands."
+    first = article("Balloon over Japan", body, source="Wire A")
+    stored = TopicState().to_dict()
+    state = TopicState.from_dict(stored)
+    e.decide("china-japan", e.analyze(first), state, T0)
+    stored = state.to_dict()
+    snapshot = json.loads(json.dumps(stored))
+    again = article("Balloon over Japan", body + " More.", source="Wire B")
+    state = TopicState.from_dict(stored)
+    e.decide("china-japan", e.analyze(again), state, T0 + 60)
+    assert stored == snapshot
+    assert state.to_dict() != stored
