@@ -93,7 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--config", action="append", default=[], metavar="FILE")
     explain.set_defaults(
         handler=lambda a: commands.explain(
-            a.file, config_paths=a.config, out=sys.stdout, err=sys.stderr
+            asyncio.run(_read_records(a.file)),
+            name=a.file,
+            config_paths=a.config,
+            out=sys.stdout,
+            err=sys.stderr,
         )
     )
     schema = rules_commands.add_parser("schema", help="print the config JSON Schema")

@@ -52,15 +52,23 @@ def test(paths: Sequence[str], *, out: TextIO, err: TextIO) -> int:
     return run_files([Path(p) for p in paths], out=out, err=err)
 
 
-def explain(source: str, *, config_paths: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """Say, for each article in ``source``, which rules fired, which nearly did and why."""
+def explain(
+    records: Sequence[bytes],
+    *,
+    name: str,
+    config_paths: Sequence[str],
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Say, for each article record read from ``name``, which rules fired, which nearly
+    did and why."""
     try:
         config = load_config(config_paths_from_env(config_paths))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=err)
         return 1
-    return explain_articles(source, config, out=out, err=err)
+    return explain_articles(records, name, config, out=out, err=err)
 
 
 def schema(*, out: TextIO) -> int:

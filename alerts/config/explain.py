@@ -9,16 +9,12 @@ matched but was throttled, silenced or folded into an earlier story.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from functools import partial
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from prometheus_client import CollectorRegistry
 
-from alerts.articles import Article, article_from_mapping, parse_article
+from alerts.articles import Article, parse_article
 from alerts.config.models import Config, WatchTopic
 from alerts.detect.matcher import PhraseMatcher
 from alerts.engine import Engine, OfflineRun
@@ -29,19 +25,14 @@ from alerts.model import Veto
 MAX_SHOWN = 80
 
 
-def run(source: str, config: Config, *, out: TextIO, err: TextIO) -> int:
-    """Explain every article in ``source`` (a .jsonl/.json/.txt file or ``-``)."""
+def run(records: Sequence[bytes], name: str, config: Config, *, out: TextIO, err: TextIO) -> int:
+    """Explain every article record read from ``name`` (framed as ``flashpoint run`` does)."""
     metrics = Metrics(CollectorRegistry())
     engine = Engine(config, metrics)
     offline = OfflineRun(engine)
     topics = {name: _TopicProbe(topic) for name, topic in config.watch.items()}
     status = 0
-    try:
-        records = list(_read(source))
-    except OSError as exc:
-        print(f"{source}: cannot read: {exc.strerror or exc}", file=err)
-        return 1
-    for where, record in records:
+    for where, record in _parse(records, name):
         if isinstance(record, InvalidArticle):
             print(f"{where}: {record.detail}", file=err)
             status = 1
@@ -135,48 +126,13 @@ def _near_duplicates(metrics: Metrics) -> float:
     return value or 0.0
 
 
-def _read(source: str) -> Iterator[tuple[str, Article | InvalidArticle]]:
-    """Articles from a file or stdin, each with where it came from for error messages."""
-    if source == "-":
-        text, name, suffix = sys.stdin.read(), "<stdin>", ""
-        suffix = ".jsonl" if text.lstrip().startswith("{") else ".txt"
-    else:
-        path = Path(source)
-        text, name, suffix = path.read_text("utf-8"), source, path.suffix.lower()
-    if suffix == ".txt":
-        title, _, body = text.strip().partition("\n")
-        yield name, _attempt(lambda: article_from_mapping({"title": title, "body": body}))
-    elif suffix == ".json":
-        data = _attempt_json(text)
-        items = data if isinstance(data, list) else [data]
-        for index, item in enumerate(items):
-            yield f"{name}[{index}]", _attempt(partial(_from_json, item))
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield f"{name}:{number}", _attempt(partial(parse_article, line))
-
-
-def _attempt(make: Callable[[], Article]) -> Article | InvalidArticle:
-    try:
-        return make()
-    except InvalidArticle as exc:
-        return exc
-
-
-def _attempt_json(text: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        return InvalidArticle("invalid_json", f"{exc.msg} at line {exc.lineno}")
-
-
-def _from_json(item: object) -> Article:
-    if isinstance(item, InvalidArticle):
-        raise item
-    if not isinstance(item, dict):
-        raise InvalidArticle("not_an_object", "expected a JSON object")
-    return article_from_mapping(item)
+def _parse(records: Sequence[bytes], name: str) -> Iterator[tuple[str, Article | InvalidArticle]]:
+    """Each record as an article, or why it is not one, with where it came from."""
+    for number, raw in enumerate(records, start=1):
+        try:
+            yield f"{name} record {number}", parse_article(raw)
+        except InvalidArticle as exc:
+            yield f"{name} record {number}", exc
 
 
 def _quote(text: str) -> str:

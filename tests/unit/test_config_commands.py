@@ -192,7 +192,8 @@ def test_explain_says_what_fired_and_what_was_vetoed(tmp_path: Path) -> None:
         + "\n"
     )
     out, err = io.StringIO(), io.StringIO()
-    assert commands.explain(str(source), config_paths=[], out=out, err=err) == 0
+    records = [line.encode() for line in source.read_text().splitlines() if line.strip()]
+    assert commands.explain(records, name=str(source), config_paths=[], out=out, err=err) == 0
     text = out.getvalue()
     assert "== a1  “Japan protests Chinese spy balloon”" in text
     assert "FIRED spy-balloon [warning] keyword on china-japan" in text
