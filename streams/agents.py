@@ -102,9 +102,10 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
                 DeadLetter(stage, "internal_error", f"{type(exc).__name__}: {exc}", raw)
             )
             await send_dead(letter, origin)
-        finally:
-            setattr(stats, done, getattr(stats, done) + 1)
-            positions[(message.topic, message.partition)] = message.offset + 1
+        # Not in a finally: a message cancelled mid-way (shutdown) was not handled, and Kafka
+        # will deliver it again.
+        setattr(stats, done, getattr(stats, done) + 1)
+        positions[(message.topic, message.partition)] = message.offset + 1
 
     async def handle_triage(event: Any) -> Outcome:
         headers = _headers(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -10,8 +11,10 @@ from typing import Any
 import pytest
 
 from alerts.config.loader import load_config
+from alerts.config.models import JsonlSinkConfig, SlackSinkConfig
 from alerts.engine import Engine
 from alerts.metrics import Metrics
+from alerts.sinks.base import build_sinks
 from alerts.sinks.dispatch import Dispatcher
 from alerts.sinks.jsonl import JsonlSink
 from streams.agents import INGESTED_AT_HEADER, SOURCE_HEADER, Topology, build_topology
@@ -19,6 +22,7 @@ from streams.app import create_app
 from streams.pipeline import Handlers, RunStats
 from streams.settings import Settings
 from tests.conftest import ROOT
+from tests.support.slack_stub import SlackStub
 
 STORY = (ROOT / "tests" / "data" / "security-talks.jsonl").read_bytes().strip()
 
@@ -49,22 +53,12 @@ class Harness:
     alerts_file: Any
 
 
-@pytest.fixture
-async def harness(tmp_path: Any) -> AsyncIterator[Harness]:
-    metrics = Metrics()
+def build_harness(sinks: dict[str, Any], alerts_file: Any, metrics: Metrics) -> Harness:
+    """The three agents on a faust app that never connects: sends are captured."""
     stats = RunStats()
     engine = Engine(load_config(), metrics)
-    alerts_file = tmp_path / "alerts.jsonl"
-    from alerts.config.models import JsonlSinkConfig
-
-    sink = JsonlSink.from_config(
-        "audit", JsonlSinkConfig(type="jsonl", path=str(alerts_file)), {}, metrics
-    )
-    assert sink is not None
-    await sink.start()
-    handlers = Handlers(
-        Fixed(engine), Dispatcher({"audit": sink}, metrics), metrics, stats, always_sinks=["audit"]
-    )
+    dispatcher = Dispatcher(sinks, metrics, attempts=2, backoff=0.01)
+    handlers = Handlers(Fixed(engine), dispatcher, metrics, stats, always_sinks=list(sinks))
     app = create_app(Settings(partitions=1), "kafka://127.0.0.1:1", embedded=True)
     topology = build_topology(app, handlers, 1)
     by_topic, alerts, deadletter = Sent(), Sent(), Sent()
@@ -72,11 +66,38 @@ async def harness(tmp_path: Any) -> AsyncIterator[Harness]:
     topology.by_topic.send = by_topic
     topology.alerts.send = alerts
     topology.deadletter.send = deadletter
-    yield Harness(topology, stats, metrics, by_topic, alerts, deadletter, alerts_file)
-    await sink.stop()
+    return Harness(topology, stats, metrics, by_topic, alerts, deadletter, alerts_file)
+
+
+async def handled(harness: Harness, counter: str, count: int) -> None:
+    """``put`` returns once the agent has the message; wait until it has handled them."""
+    for _ in range(200):
+        if getattr(harness.stats, counter) >= count:
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"the agent handled {getattr(harness.stats, counter)} of {count} messages")
+
+
+def close_harness(harness: Harness) -> None:
     # test_context() never starts faust's consumer thread, which made its own event loop.
+    app = harness.topology.triage.app
     if app._consumer is not None:
         app._consumer._thread.thread_loop.close()
+
+
+@pytest.fixture
+async def harness(tmp_path: Any) -> AsyncIterator[Harness]:
+    metrics = Metrics()
+    alerts_file = tmp_path / "alerts.jsonl"
+    sink = JsonlSink.from_config(
+        "audit", JsonlSinkConfig(type="jsonl", path=str(alerts_file)), {}, metrics
+    )
+    assert sink is not None
+    await sink.start()
+    built = build_harness({"audit": sink}, alerts_file, metrics)
+    yield built
+    await sink.stop()
+    close_harness(built)
 
 
 async def test_triage_keys_the_story_by_watch_topic(harness: Harness) -> None:
@@ -84,6 +105,7 @@ async def test_triage_keys_the_story_by_watch_topic(harness: Harness) -> None:
         await agent.put(
             STORY, headers={INGESTED_AT_HEADER: b"1700000000.0", SOURCE_HEADER: b"file"}
         )
+        await handled(harness, "triaged", 1)
     keys = [key for key, _ in harness.by_topic.records]
     assert b"china-japan" in keys
     envelope = json.loads(harness.by_topic.records[0][1])
@@ -95,6 +117,7 @@ async def test_triage_drops_the_same_article_sent_twice(harness: Harness) -> Non
     async with harness.topology.triage.test_context() as agent:
         await agent.put(STORY)
         await agent.put(STORY)
+        await handled(harness, "triaged", 2)
     fanned = len({key for key, _ in harness.by_topic.records})
     assert len(harness.by_topic.records) == fanned
     assert (
@@ -118,6 +141,7 @@ async def test_triage_dead_letters_bad_records_and_keeps_going(
     async with harness.topology.triage.test_context() as agent:
         await agent.put(raw)
         await agent.put(STORY)
+        await handled(harness, "triaged", 2)
     assert len(harness.deadletter.records) == 1
     letter = json.loads(harness.deadletter.records[0][1])
     assert letter["stage"] == "triage" and letter["reason"] == reason
@@ -138,6 +162,7 @@ async def test_detect_turns_the_story_into_escalation_and_commitment_alerts(
     async with harness.topology.detect.test_context() as agent:
         await agent.put(json.dumps(envelope).encode(), key=b"china-japan")
         await agent.put(json.dumps(envelope).encode(), key=b"china-japan")
+        await handled(harness, "detected", 2)
     alerts = [json.loads(value)["alert"] for _, value in harness.alerts.records]
     kinds = sorted(a["kind"] for a in alerts)
     assert "escalation" in kinds and "commitment" in kinds
@@ -149,6 +174,7 @@ async def test_detect_turns_the_story_into_escalation_and_commitment_alerts(
 async def test_detect_dead_letters_an_envelope_it_cannot_read(harness: Harness) -> None:
     async with harness.topology.detect.test_context() as agent:
         await agent.put(b'{"topic": "china-japan"}', key=b"china-japan")
+        await handled(harness, "detected", 1)
     letter = json.loads(harness.deadletter.records[0][1])
     assert (letter["stage"], letter["reason"]) == ("detect", "invalid_envelope")
 
@@ -158,11 +184,53 @@ async def test_notify_delivers_each_alert_once(harness: Harness) -> None:
     envelope = {"topic": "china-japan", "article": article, "ingested_at": 1.0, "source": "file"}
     async with harness.topology.detect.test_context() as agent:
         await agent.put(json.dumps(envelope).encode(), key=b"china-japan")
+        await handled(harness, "detected", 1)
     async with harness.topology.notify.test_context() as agent:
         for key, value in harness.alerts.records * 2:  # at-least-once: everything twice
             await agent.put(value, key=key)
+        await handled(harness, "notified", 2 * len(harness.alerts.records))
     delivered = [json.loads(line) for line in harness.alerts_file.read_text().splitlines()]
     assert sorted(a["id"] for a in delivered) == sorted(
         {json.loads(v)["alert"]["id"] for _, v in harness.alerts.records}
     )
     assert harness.stats.delivered == len(delivered)
+
+
+async def test_a_sink_that_keeps_failing_dead_letters_the_alert_and_the_stream_goes_on(
+    tmp_path: Any,
+) -> None:
+    metrics = Metrics()
+    async with SlackStub(token="xoxb-t") as stub:
+        env = {"SLACK_API_URL": stub.url, "SLACK_BOT_TOKEN": "xoxb-t", "SLACK_CHANNEL": "#geo"}
+        sinks = build_sinks({"slack": SlackSinkConfig(type="slack")}, env, metrics)
+        for sink in sinks.values():
+            await sink.start()
+        built = build_harness(dict(sinks), tmp_path / "unused.jsonl", metrics)
+        article = json.loads(STORY)
+        envelope = {"topic": "china-japan", "article": article, "ingested_at": 1.0}
+        try:
+            async with built.topology.detect.test_context() as agent:
+                await agent.put(json.dumps(envelope).encode(), key=b"china-japan")
+                await handled(built, "detected", 1)
+            stub.error_next(1, error="channel_not_found")
+            async with built.topology.notify.test_context() as agent:
+                for key, value in built.alerts.records:
+                    await agent.put(value, key=key)
+                await handled(built, "notified", len(built.alerts.records))
+        finally:
+            for sink in sinks.values():
+                await sink.stop()
+            close_harness(built)
+    [letter] = [json.loads(value) for _, value in built.deadletter.records]
+    assert (letter["stage"], letter["reason"]) == ("notify", "sink_failed")
+    assert "channel_not_found" in letter["detail"]
+    assert json.loads(letter["value"])["alert"]["id"]
+    assert built.stats.failed == 1
+    assert built.stats.delivered == len(built.alerts.records) - 1, "later alerts still delivered"
+    assert len(stub.messages) == len(built.alerts.records) - 1
+    assert (
+        metrics.registry.get_sample_value(
+            "flashpoint_deliveries_total", {"sink": "slack", "outcome": "failed"}
+        )
+        == 1.0
+    )
