@@ -17,6 +17,7 @@ from alerts.detect.sentences import split_sentences
 ROOT = Path(__file__).resolve().parents[2]
 PASSAGES = ROOT / "eval" / "passages.jsonl"
 HOLDOUT = ROOT / "eval" / "holdout.jsonl"
+BLIND = ROOT / "eval" / "blind.jsonl"
 FEED = ROOT / "streams" / "samples" / "wire.jsonl"
 # The reference article sits in shared/: beside the checkout in CI, at /work/shared locally.
 SEED_CANDIDATES = (
@@ -92,7 +93,9 @@ def _seed_shingles() -> set[int]:
     return set()
 
 
-SETS = pytest.mark.parametrize("path", [PASSAGES, HOLDOUT], ids=["passages", "holdout"])
+SETS = pytest.mark.parametrize(
+    "path", [PASSAGES, HOLDOUT, BLIND], ids=["passages", "holdout", "blind"]
+)
 
 
 @SETS
@@ -114,8 +117,8 @@ def test_passage_labels_agree_with_their_category(path: Path) -> None:
         assert labels == CATEGORY_LABELS[record["category"]], record["id"]
 
 
-def test_passage_ids_are_unique_across_both_sets() -> None:
-    ids = Counter(record["id"] for path in (PASSAGES, HOLDOUT) for record in _records(path))
+def test_passage_ids_are_unique_across_all_sets() -> None:
+    ids = Counter(record["id"] for path in (PASSAGES, HOLDOUT, BLIND) for record in _records(path))
     assert [i for i, n in ids.items() if n > 1] == []
 
 
@@ -167,13 +170,34 @@ def test_holdout_shares_no_twelve_word_run_with_the_tuning_set() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [PASSAGES, HOLDOUT, FEED], ids=["passages", "holdout", "sample-feed"]
+    "path",
+    [PASSAGES, HOLDOUT, BLIND, FEED],
+    ids=["passages", "holdout", "blind", "sample-feed"],
 )
 def test_no_twelve_word_run_copied_from_the_reference_article(path: Path) -> None:
     reference = _seed_shingles()
     for record in _records(path):
         text = record.get("text") or f"{record['title']} {record['body']}"
         assert _copied_runs(text, reference) == [], record["id"]
+
+
+def test_blind_set_has_every_category_and_short_passages() -> None:
+    records = _records(BLIND)
+    counts = Counter(record["category"] for record in records)
+    assert set(counts) == set(MINIMUMS)
+    assert len(records) >= 60
+    for record in records:
+        assert record["id"].startswith("blind-"), record["id"]
+        assert 2 <= len(split_sentences(record["text"])) <= 10, record["id"]
+
+
+def test_blind_set_shares_no_twelve_word_run_with_the_tuned_sets() -> None:
+    tuned: set[int] = set()
+    for path in (PASSAGES, HOLDOUT):
+        for record in _records(path):
+            tuned |= _shingles(record["text"])
+    for record in _records(BLIND):
+        assert _copied_runs(record["text"], tuned) == [], record["id"]
 
 
 def test_sample_feed_parses_as_articles() -> None:
