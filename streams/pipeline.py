@@ -18,17 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from alerts.articles import article_from_mapping, dedupe_keys, parse_article
+from alerts.articles import Article, article_from_mapping, dedupe_keys, parse_article
 from alerts.engine import Engine
 from alerts.errors import InvalidArticle
 from alerts.metrics import Metrics
 from alerts.model import Alert
+from alerts.rules import Analysis
 from alerts.sinks.dispatch import Dispatcher
 from alerts.state import TopicState
 
 log = logging.getLogger(__name__)
 
 SEEN_MEMORY_SECONDS = 7 * 86400.0
+RECENT_ANALYSES = 256
 DEADLETTER_VALUE_BYTES = 256 * 1024
 """Dead letters carry at most this much of the value; ``origin`` points at the full record."""
 MAX_DELIVERED_IDS = 500
@@ -144,6 +146,18 @@ class Handlers:
         self.metrics = metrics
         self.stats = stats
         self.always_sinks = list(always_sinks)
+        self._recent: dict[str, tuple[Engine, Analysis]] = {}
+
+    def _analysis(self, engine: Engine, article: Article) -> Analysis:
+        """An article fanned out to several watch topics is analysed once, not per topic."""
+        cached = self._recent.get(article.id)
+        if cached is not None and cached[0] is engine and cached[1].article == article:
+            return cached[1]
+        analysis = engine.analyze(article)
+        self._recent[article.id] = (engine, analysis)
+        if len(self._recent) > RECENT_ANALYSES:
+            del self._recent[next(iter(self._recent))]
+        return analysis
 
     def dead(self, letter: DeadLetter) -> DeadLetter:
         self.metrics.deadlettered.labels(letter.stage, letter.reason).inc()
@@ -205,7 +219,7 @@ class Handlers:
                 dead=[self.dead(DeadLetter("detect", "invalid_envelope", repr(exc), raw))]
             )
         engine = self.engine.current
-        analysis = engine.analyze(article)
+        analysis = self._analysis(engine, article)
         self.stats.matches += (
             len(analysis.escalation.matches)
             + len(analysis.commitments)
