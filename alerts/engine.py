@@ -179,18 +179,9 @@ class Engine:
             candidates.append(_coverage(ctx))
         self._prune_hits(state, now)
         if self.metrics is not None:
-            for rule_name, matches in analysis.keyword_matches.items():
-                self.metrics.matches.labels(rule_name, topic).inc(len(matches))
-            if analysis.escalation.matches:
-                for rule in rules:
-                    if rule.type == "escalation":
-                        self.metrics.matches.labels(rule.name, topic).inc(
-                            len(analysis.escalation.matches)
-                        )
-            if analysis.commitments:
-                for rule in rules:
-                    if rule.type == "commitment":
-                        self.metrics.matches.labels(rule.name, topic).inc(len(analysis.commitments))
+            for rule in rules:
+                if found := analysis.matches_for(rule.name, rule.type):
+                    self.metrics.matches.labels(rule.name, topic).inc(found)
         admitted: list[Alert] = []
         for alert in candidates:
             reason = self.decisions.suppression(alert, state, now)

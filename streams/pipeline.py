@@ -220,11 +220,7 @@ class Handlers:
             )
         engine = self.engine.current
         analysis = self._analysis(engine, article)
-        self.stats.matches += (
-            len(analysis.escalation.matches)
-            + len(analysis.commitments)
-            + sum(len(m) for m in analysis.keyword_matches.values())
-        )
+        self.stats.matches += analysis.match_count
         stored = states.get(topic)
         state = TopicState.from_dict(stored)
         alerts = engine.decide(topic, analysis, state, moment)

@@ -29,6 +29,25 @@ class Analysis:
     keyword_matches: dict[str, tuple[Match, ...]] = field(default_factory=dict)
     keyword_vetoes: tuple[Veto, ...] = ()
 
+    def matches_for(self, rule: str, rule_type: str) -> int:
+        """How many of this article's matches belong to a rule of that name and type."""
+        if rule_type == "keyword":
+            return len(self.keyword_matches.get(rule, ()))
+        if rule_type == "escalation":
+            return len(self.escalation.matches)
+        if rule_type == "commitment":
+            return len(self.commitments)
+        return 0
+
+    @property
+    def match_count(self) -> int:
+        """Every match in the article: escalation acts, commitments, keyword hits."""
+        return (
+            len(self.escalation.matches)
+            + len(self.commitments)
+            + sum(len(m) for m in self.keyword_matches.values())
+        )
+
     @property
     def has_signal(self) -> bool:
         return bool(self.escalation.matches or self.commitments or self.keyword_matches)
