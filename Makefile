@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 METRICS_PORT ?= 9464
 LISTEN ?= 127.0.0.1:8765
 
-.PHONY: install run test lint format bench eval schema clean
+.PHONY: install run test lint format bench eval train schema clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,9 @@ bench: install
 
 eval: install
 	$(BIN)/python eval/evaluate.py
+
+train: install
+	$(BIN)/python eval/training.py
 
 schema: install
 	$(BIN)/flashpoint rules schema > deploy/config/flashpoint.schema.json

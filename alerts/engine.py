@@ -9,6 +9,7 @@ state in a dict, for ``flashpoint detect`` and ``flashpoint rules test``.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,10 @@ from alerts.articles import Article
 from alerts.config.models import CommitmentRule, Config, EscalationLevels, EscalationRule
 from alerts.config.models import KeywordRule as KeywordRuleConfig
 from alerts.decisions import Decisions
-from alerts.detect.commitments import CommitmentDetector
+from alerts.detect import classifier
+from alerts.detect.actors import find_actors
+from alerts.detect.commitments import CommitmentDetector, CommitmentReading
+from alerts.detect.decision import Judge
 from alerts.detect.escalation import EscalationDetector
 from alerts.detect.matcher import PhraseMatcher
 from alerts.detect.nearduplicates import is_near_duplicate, signature
@@ -35,7 +39,7 @@ from alerts.rules.base import (
     story_thread_key,
 )
 from alerts.state import Story, TopicState
-from alerts.topics import TopicClassifier
+from alerts.topics import GLOBAL_TOPIC, PairTopics, TopicClassifier, dyads, pair_parties
 
 MAX_SOURCES_LISTED = 20
 
@@ -96,6 +100,23 @@ def _commitment_detector() -> CommitmentDetector:
     return CommitmentDetector()
 
 
+@functools.lru_cache(maxsize=4)
+def _classifier(path: str | None, stamp: float) -> classifier.PassageClassifier:
+    """The shipped model, or a file's, loaded once per process (again only if the file
+    changed: ``stamp`` is its modification time)."""
+    del stamp
+    return classifier.shipped() if path is None else classifier.load_file(path)
+
+
+def _model_stamp(path: str | None) -> float:
+    if path is None:
+        return 0.0
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return -1.0  # missing: load_file names the problem
+
+
 _WARM_UP = Article(
     id="warm-up",
     title="Warm-up",
@@ -123,24 +144,55 @@ class Engine:
             _commitment_detector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
         )
         self._keywords = _KeywordIndex(r for r in enabled if isinstance(r, KeywordRuleConfig))
+        self._judge = None
+        if config.classifier.enabled and (self._escalation or self._commitments):
+            path = config.classifier.path
+            self._judge = Judge(_classifier(path, _model_stamp(path)), levels)
+        self._pairs = PairTopics(config.pair_topics, self._topics)
         self.analyze(_WARM_UP)
 
     def topics_of(self, article: Article) -> list[str]:
         """The watch topics an article is keyed to, its primary topic first."""
         return self._topics.classify(article.text, title_length=len(article.title))
 
-    def analyze(self, article: Article) -> Analysis:
-        """Detection for one article, independent of any state."""
+    def analyze(self, article: Article, now: float | None = None) -> Analysis:
+        """Detection for one article: the grammar's evidence, the model's decision on it,
+        and the topics it is about (watch topics, then pair topics for dyads none covers)."""
         text = article.text
         escalation = self._escalation.analyze(text) if self._escalation else Escalation(0.0, "none")
-        commitments = tuple(self._commitments.find(text)) if self._commitments else ()
+        reading = self._commitments.read(text) if self._commitments else CommitmentReading((), ())
+        judgement = None
+        commitments = reading.commitments
+        if self._judge is not None:
+            judgement = self._judge.judge(text, escalation, reading)
+            escalation = judgement.escalation if self._escalation else escalation
+            commitments = judgement.commitments if self._commitments else ()
+        watch = self.topics_of(article)
+        moment = time.time() if now is None else now
+        pairs = self._pairs.topics(dyads(escalation, commitments), watch, moment)
+        topics = [t for t in watch if t != GLOBAL_TOPIC] + pairs or [GLOBAL_TOPIC]
         return Analysis(
             article=article,
-            topics=tuple(self.topics_of(article)),
+            topics=tuple(topics),
             escalation=escalation,
             commitments=commitments,
             keyword_matches=self._keywords.find(text),
+            judgement=judgement,
         )
+
+    def mentions(self, topic: str, text: str) -> bool:
+        """True when ``text`` (an actor's name or a sentence) names something of ``topic``."""
+        parties = self._pair(topic)
+        if parties is None:
+            return self._topics.mentions(topic, text)
+        return text in parties or any(m.name in parties for m in find_actors(text))
+
+    def is_pairing(self, topic: str) -> bool:
+        return self._pair(topic) is not None or self._topics.is_pairing(topic)
+
+    def _pair(self, topic: str) -> tuple[str, str] | None:
+        """The two states of a pair topic; None for a watch topic (even one named a-b)."""
+        return None if topic in self.config.watch else pair_parties(topic)
 
     def decide(self, topic: str, analysis: Analysis, state: TopicState, now: float) -> list[Alert]:
         """Apply ``topic``'s rules to ``analysis``, updating ``state``; alerts to send.
@@ -164,8 +216,9 @@ class Engine:
             state,
             now,
             self.metrics,
-            mentions_topic=lambda text: self._topics.mentions(topic, text),
-            pairing_topic=self._topics.is_pairing(topic),
+            mentions_topic=lambda text: self.mentions(topic, text),
+            pairing_topic=self.is_pairing(topic),
+            label=self._label(topic),
         )
         candidates: list[Alert] = []
         for rule in rules:
@@ -181,7 +234,7 @@ class Engine:
         if self.metrics is not None:
             for rule in rules:
                 if found := analysis.matches_for(rule.name, rule.type):
-                    self.metrics.matches.labels(rule.name, topic).inc(found)
+                    self.metrics.matches.labels(rule.name, ctx.label).inc(found)
         admitted: list[Alert] = []
         for alert in candidates:
             reason = self.decisions.suppression(alert, state, now)
@@ -190,11 +243,17 @@ class Engine:
                 story.alerted |= alert.thread_key == story_thread_key(topic, story.id)
                 if self.metrics is not None:
                     self.metrics.alerts.labels(
-                        alert.rule, alert.kind, alert.severity, alert.topic
+                        alert.rule, alert.kind, alert.severity, ctx.label
                     ).inc()
             elif self.metrics is not None:
                 self.metrics.suppressed.labels(alert.rule, reason).inc()
         return admitted
+
+    def _label(self, topic: str) -> str:
+        """The topic as a metric label: pair topics are bounded (then ``other``)."""
+        if self.metrics is None or self._pair(topic) is None:
+            return topic
+        return self.metrics.pair_topic_label(topic)
 
     def _story(self, analysis: Analysis, state: TopicState, now: float) -> tuple[Story, bool, bool]:
         """The story this article belongs to, whether an earlier outlet carried it, and
@@ -271,7 +330,7 @@ class OfflineRun:
 
     def process(self, article: Article, now: float | None = None) -> DetectResult:
         moment = time.time() if now is None else now
-        analysis = self.engine.analyze(article)
+        analysis = self.engine.analyze(article, moment)
         result = DetectResult(analysis)
         for topic in analysis.topics:
             state = self.states.setdefault(topic, TopicState())

@@ -10,6 +10,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
 LEVEL_VALUES = {"none": 0, "watch": 1, "warning": 2, "critical": 3}
+PAIR_TOPIC_LABELS = 50
+"""Distinct pair topics (``china-india``) given their own label value; later ones are
+``other``, so a world of dyads cannot blow up the series count."""
+OTHER_TOPIC = "other"
 
 
 class Metrics:
@@ -17,6 +21,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._pair_labels: set[str] = set()
         r = self.registry
         self.articles = Counter(
             "flashpoint_articles_total", "Articles read from sources.", ["source"], registry=r
@@ -123,3 +128,12 @@ class Metrics:
         self.rules_loaded = Gauge(
             "flashpoint_rules_loaded", "Rules in the active rule set.", registry=r
         )
+
+    def pair_topic_label(self, topic: str) -> str:
+        """``topic`` as a label value while fewer than PAIR_TOPIC_LABELS pairs have one."""
+        if topic in self._pair_labels:
+            return topic
+        if len(self._pair_labels) < PAIR_TOPIC_LABELS:
+            self._pair_labels.add(topic)
+            return topic
+        return OTHER_TOPIC

@@ -29,9 +29,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from alerts.config.models import (
+    ClassifierConfig,
     Config,
     FrequencyRule,
     Name,
+    PairTopics,
     Route,
     RouteMatch,
     Rule,
@@ -261,7 +263,10 @@ _SECTIONS: dict[str, Any] = {
     "sinks": SinkConfig,
     "throttle": Throttle,
     "silences": Silence,
+    "classifier": ClassifierConfig,
+    "pair_topics": PairTopics,
 }
+_SINGLE = ("throttle", "classifier", "pair_topics")
 _NAME = TypeAdapter(Name)
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {k: TypeAdapter(v) for k, v in _SECTIONS.items()}
 
@@ -272,7 +277,7 @@ class _Merged:
     rules: dict[str, _Item] = field(default_factory=dict)
     sinks: dict[str, _Item] = field(default_factory=dict)
     routes: list[_Item] | None = None
-    throttle: _Item | None = None
+    single: dict[str, _Item] = field(default_factory=dict)
     silences: list[_Item] | None = None
     known_rules: set[str] = field(default_factory=set)
     known_sinks: set[str] = field(default_factory=set)
@@ -300,10 +305,10 @@ class _Merged:
                 )
             elif section in ("watch", "sinks"):
                 self._add_named(section, value, document, problems)
-            elif section == "throttle":
-                throttle = _validate("throttle", value, document, ("throttle",), problems)
-                if throttle is not None:
-                    self.throttle = _Item(throttle, document, ("throttle",))
+            elif section in _SINGLE:
+                entry = _validate(section, value, document, (section,), problems)
+                if entry is not None:
+                    self.single[section] = _Item(entry, document, (section,))
             else:
                 self._add_list(section, value, document, problems)
 
@@ -415,8 +420,7 @@ class _Merged:
             "routes": [item.value for item in self.routes or ()],
             "silences": [item.value for item in self.silences or ()],
         }
-        if self.throttle is not None:
-            fields["throttle"] = self.throttle.value
+        fields.update({section: item.value for section, item in self.single.items()})
         return Config(**fields)
 
 

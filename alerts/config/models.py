@@ -327,6 +327,35 @@ class Silence(Strict):
     comment: str = Field(default="", description="Why, and who set it.")
 
 
+class ClassifierConfig(Strict):
+    """The learned decision over the grammar's findings (docs/detection.md)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="false lets the grammar alone decide (as before the model shipped).",
+    )
+    path: str | None = Field(
+        default=None,
+        description="A model file built by `make train` (default: the one shipped inside).",
+    )
+
+
+class PairTopics(Strict):
+    """Topics of their own for two states that no watch topic covers ("china-india")."""
+
+    enabled: bool = Field(default=True, description="false sends such acts to 'global'.")
+    max_live: int = Field(
+        default=50, ge=1, description="At most this many pair topics live at once per worker."
+    )
+    idle: Duration = Field(
+        default=7 * 86400.0, description="A pair topic with no article for this long lapses."
+    )
+    only: list[str] | None = Field(
+        default=None, description="Pair only these states (canonical names, e.g. 'India')."
+    )
+    exclude: list[str] = Field(default_factory=list, description="Never pair these states.")
+
+
 class Config(Strict):
     """A complete Flashpoint configuration."""
 
@@ -346,6 +375,12 @@ class Config(Strict):
         default_factory=Throttle, description="Suppress repeats of the same alert group."
     )
     silences: list[Silence] = Field(default_factory=list, description="Planned mutes.")
+    classifier: ClassifierConfig = Field(
+        default_factory=ClassifierConfig, description="The learned decision."
+    )
+    pair_topics: PairTopics = Field(
+        default_factory=PairTopics, description="Topics for pairs of states no watch covers."
+    )
 
     @field_validator("rules")
     @classmethod

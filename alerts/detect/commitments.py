@@ -29,6 +29,8 @@ from alerts.model import Commitment
 # takes a deal ("signed a contract to buy ...", "signed a trade agreement").
 # PLAN takes a named plan and its purpose ("approved a $73 million support programme to help").
 _MODAL, _TO, _OBJECT, _SIGN, _PLAN = "modal", "to", "object", "sign", "plan"
+# PROGRESSIVE: "is expelling two diplomats", a decided action already under way.
+_PROGRESSIVE = "progressive"
 
 
 def _set(words: str) -> frozenset[str]:
@@ -73,6 +75,28 @@ _VERBS: tuple[tuple[str, str], ...] = (
             "adopts",
             "launched",
             "launches",
+            "passed",
+            "passes",
+            "authorised",
+            "authorized",
+            "authorises",
+            "authorizes",
+            "greenlit",
+            "greenlighted",
+            "greenlights",
+            "endorsed",
+            "endorses",
+            "ordered",
+            "orders",
+        )
+    ),
+    *(
+        (f"{be} {doing}", _PROGRESSIVE)
+        for be in ("is", "are")
+        for doing in _set(
+            "expelling sending deploying dispatching imposing closing withdrawing pulling "
+            "providing supplying giving buying purchasing acquiring suspending extending "
+            "raising increasing doubling lifting boosting recalling banning freezing"
         )
     ),
 )
@@ -91,6 +115,29 @@ _LEMMAS = {
     "struck": "strike",
     "reached": "reach",
     "clinched": "clinch",
+    "approved": "approve",
+    "approves": "approve",
+    "announced": "announce",
+    "announces": "announce",
+    "unveiled": "unveil",
+    "unveils": "unveil",
+    "adopted": "adopt",
+    "adopts": "adopt",
+    "launched": "launch",
+    "launches": "launch",
+    "passed": "pass",
+    "passes": "pass",
+    "authorised": "authorise",
+    "authorized": "authorize",
+    "authorises": "authorise",
+    "authorizes": "authorize",
+    "greenlit": "greenlight",
+    "greenlighted": "greenlight",
+    "greenlights": "greenlight",
+    "endorsed": "endorse",
+    "endorses": "endorse",
+    "ordered": "order",
+    "orders": "order",
 }
 _DEALS = (
     r"agreements?|deals?|pacts?|treaty|treaties|accords?|contracts?|memorandums?|memoranda|"
@@ -99,7 +146,8 @@ _DEALS = (
 # Between a verb and its "to": "agreed early on Wednesday to", "agreed with the IMF to".
 _TO_GAP = re.compile(
     r"(?:\s+(?:early|late|unanimously|formally|officially|jointly|also|in principle|"
-    r"on\s+\w+|last\s+\w+|this\s+\w+|at\s+(?:a|the|their|its)\s+\w+(?:\s+\w+)?|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+    r"on\s+\w+|last\s+\w+|this\s+\w+|at\s+(?:a|the|their|its)\s+\w+(?:\s+\w+)?|in\s+[A-Z]\w+|"
     r"with\s+(?:the\s+)?[A-Z][\w.'-]*(?:\s+(?:of\s+)?[A-Z][\w.'-]*)*))*\s+to\s+"
 )
 # "signed a comprehensive trade agreement", "signed agreements worth $8 billion".
@@ -108,15 +156,24 @@ _SIGNED_DEAL = re.compile(
 )
 # "a 1.3 billion lei ($73 million) support programme", "a new plan": what PLAN verbs name.
 _PLAN_NOUN = re.compile(
-    r"\s+(?:an?|the|its|their|new)\s+(?:[^\s,;:]*[^\s,;:.]\s+){0,6}?(?:plan|programme|program|package|"
-    r"scheme|strategy|roadmap|initiative|budget|bill|law|decree|measures)s?\b"
+    r"\s+(?:(?:an?|the|its|their|new)\s+(?:[^\s,;:]*[^\s,;:.]\s+){0,6}?(?:plan|programme|program|"
+    r"package|scheme|strategy|roadmap|initiative|budget|bill|law|decree|measures|deal|agreement|"
+    r"sale|export|purchase|supply|deployment|delivery|transfer|accession|resolution|funding|"
+    r"aid|sanctions|mission|mandate|treaty|contract|ceasefire|truce)s?|plans)\b"
+)
+# What an approval or announcement commits to even with no "to" after it: "approved a record
+# defence budget", "adopted a resolution authorizing the deployment", "announced a $2bn package".
+_COMMITTING_NOUN = re.compile(
+    r"\b(?:budget|bill|law|package|sale|export|purchase|supply|deployment|delivery|transfer|"
+    r"accession|resolution|funding|aid|sanctions|mission|mandate|treaty|contract|ceasefire|truce|"
+    r"deal|agreement|decree|measures)s?\b"
 )
 # "signed a peace deal in 2000": a commitment dated in a past year was fulfilled or broken.
 _PAST_YEAR = re.compile(
     r"\b(?:in|during|of)\s+(?:(?:early|late|mid-?)\s*)?(?:(?:January|February|March|April|May|"
     r"June|July|August|September|October|November|December)\s+)?(1[0-9]{3}|20[0-9]{2})\b"
 )
-_WORD = re.compile(r"[A-Za-z][\w'\u2019.-]*|\d[\d,.]*%?|[$\u20ac\u00a3\u00a5]\S*")
+_WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*|\d[\d,.]*%?|[$\u20ac\u00a3\u00a5]\S*")
 
 # Words that may stand between a subject and its verb: "Japan also plans to",
 # "Japan on Wednesday said", "the two countries have agreed to".
@@ -132,6 +189,7 @@ _TIME_WORDS = _set(
     "january february march april may june july august september october november december "
     "statement interview briefing morning afternoon evening night"
 )
+_WEEKDAYS = _set("monday tuesday wednesday thursday friday saturday sunday")
 _TIME_LEADS = _set("on in last this earlier late early a joint separate")
 _REPORTING = _set(
     "said says say announced announces confirmed confirms stated states declared declares "
@@ -163,7 +221,9 @@ _SINGULAR_PRONOUNS = frozenset({"it"})
 _PERSON_PRONOUNS = frozenset({"he", "she"})
 _PLURAL_PRONOUNS = frozenset({"they"})
 _PAIR_NOUNS = _set("countries sides nations governments leaders states neighbours")
-_PAIR_NOUNS |= {"neighbors", "allies", "powers", "capitals"}
+_PAIR_NOUNS |= {"neighbors", "allies", "powers", "capitals", "koreas"}
+_DETERMINERS = _set("a an the its their new")
+_COUNTRY_DETERMINERS = _set("the his her its their our")
 _COUNTRY_NOUNS = _set("country nation kingdom republic")
 _SUBJECT_WORDS = _SINGULAR_PRONOUNS | _PERSON_PRONOUNS | _PLURAL_PRONOUNS | _PAIR_NOUNS
 _SUBJECT_WORDS |= _COUNTRY_NOUNS | {"and"}
@@ -308,6 +368,37 @@ _KEY_STOP = (
 _KEY_TOKEN = re.compile(r"[a-z]+")
 
 
+NEGATED, HEDGED, NO_ACTION, NO_ACTOR, SPORT, PAST = (
+    "negated",
+    "hedged",
+    "no_action",
+    "no_actor",
+    "sport",
+    "past",
+)
+REJECTIONS = (NEGATED, HEDGED, NO_ACTION, NO_ACTOR, SPORT, PAST)
+"""Why a verb of commitment made no commitment: negated ("no plans to"), hedged ("will
+likely"), no action after it, no actor before it, a sports story, or dated in the past."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A verb of commitment that made no commitment, and why."""
+
+    verb: str
+    start: int
+    end: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentReading:
+    """What the grammar made of an article: commitments, and the verbs it turned down."""
+
+    commitments: tuple[Commitment, ...]
+    rejected: tuple[Candidate, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class _Subject:
     names: tuple[str, ...]
@@ -324,20 +415,29 @@ class CommitmentDetector:
 
     def find(self, text: str) -> list[Commitment]:
         """Every commitment in ``text``, in reading order, one per actor and action."""
+        return list(self.read(text).commitments)
+
+    def read(self, text: str) -> CommitmentReading:
+        """The commitments in ``text`` and every verb of commitment that made none, with why."""
         hits = self._matcher.find(text)
         if not hits:
-            return []
+            return CommitmentReading((), ())
         doc = _Document(text, self.reference_year)
         found: dict[str, Commitment] = {}
+        rejected: list[Candidate] = []
         taken = 0
         for hit in hits:
             if hit.start < taken:
                 continue
             taken = hit.end
             phrase, mode = self._verbs[hit.index]
-            for commitment in doc.read(hit.start, hit.end, phrase, mode):
+            made = doc.read(hit.start, hit.end, phrase, mode)
+            if isinstance(made, str):
+                rejected.append(Candidate(phrase, hit.start, hit.end, made))
+                continue
+            for commitment in made:
                 found.setdefault(commitment.key, commitment)
-        return list(found.values())
+        return CommitmentReading(tuple(found.values()), tuple(rejected))
 
 
 class _Document:
@@ -384,20 +484,25 @@ class _Document:
             self._contexts[sentence.start] = mentions
         return mentions
 
-    def read(self, start: int, end: int, phrase: str, mode: str) -> list[Commitment]:
-        """The commitments made with the verb at ``text[start:end]``, if any."""
+    def read(self, start: int, end: int, phrase: str, mode: str) -> list[Commitment] | str:
+        """The commitments made with the verb at ``text[start:end]``, or why there are none."""
         text = self.text
         if _NEGATED_BEFORE.search(text, max(0, start - 40), start):
-            return []
+            return NEGATED
         verb = phrase
         action_start = end
         limit = min(len(text), end + _LOCAL)
-        if mode == _PLAN:
+        if mode == _PROGRESSIVE:
+            mode, action_start, verb = _MODAL, start + len(phrase.split()[0]) + 1, phrase
+        elif mode == _PLAN:
             plan = _PLAN_NOUN.match(text, end, limit)
             to = _TO_GAP.match(text, plan.end(), limit) if plan else None
-            if to is None:
-                return []
-            mode, action_start, verb = _TO, to.end(), f"{phrase} a plan to"
+            if plan is not None and to is not None:
+                mode, action_start, verb = _TO, to.end(), f"{phrase} a plan to"
+            elif plan is not None and _COMMITTING_NOUN.search(plan.group()):
+                mode = _OBJECT  # "approved a record draft defence budget"
+            else:
+                return NO_ACTION
         elif mode in (_TO, _OBJECT, _SIGN) and not phrase.endswith((" to", " of")):
             to = _TO_GAP.match(text, end, limit)
             deal = _SIGNED_DEAL.match(text, end, limit) if mode == _SIGN else None
@@ -410,28 +515,30 @@ class _Document:
             elif phrase.startswith("agree") and (on := _ON.match(text, end, limit)):
                 mode, action_start = _OBJECT, on.end()  # "agreed on a ceasefire"
             elif mode != _OBJECT:
-                return []
+                return NO_ACTION
             if mode == _TO:
                 verb = f"{phrase} to"
         tail_start = _skip_words(text, action_start, _SKIP_AFTER_VERB)
         first = _first_word(text, tail_start)
+        if mode == _TO and phrase.startswith("agree") and first in _DETERMINERS:
+            mode, phrase = _OBJECT, "agree to"  # "agreed to a six-month ceasefire"
         if mode == _MODAL and first in _HEDGE_AFTER_MODAL:
-            return []
+            return HEDGED
         if mode != _OBJECT and not _looks_like_base_verb(first, gerund_ok=True):
-            return []
+            return NO_ACTION
         if not self._could_have_subject(start):
-            return []
+            return NO_ACTOR
         sentence, previous = self.sentence_at(start)
         if _SPORT.search(sentence.text):
-            return []
+            return SPORT
         self._mentions = self.context(sentence, previous)
         self._previous = previous
         subject = self._subject(sentence, previous, start, needs_reporting=phrase == "would")
         if subject is None:
-            return []
+            return NO_ACTOR
         clause_end = _clause_end(self.text, tail_start, sentence.end)
         if self._dated_past(phrase, subject.start, clause_end):
-            return []
+            return PAST
         actor = _join_names(subject.names)
         lead = _DEADLINE.search(self.text, sentence.start, subject.start)
         lead_deadline = lead if lead and lead.group().lower().startswith("by") else None
@@ -458,7 +565,7 @@ class _Document:
                     key=f"{actor.lower()}|{action_key(action)}",
                 )
             )
-        return commitments
+        return commitments or NO_ACTION
 
     def _dated_past(self, phrase: str, start: int, end: int) -> bool:
         """A past-tense commitment dated in an earlier year: "signed a peace deal in 2000"."""
@@ -501,6 +608,11 @@ class _Document:
         word, word_start, word_end = words[position - 1]
         lowered = word.lower()
         group = self._group_ending_at(sentence, word_end, verb_start)
+        if group is None and (
+            aside := _APPOSITIVE_BEFORE.search(self.text, sentence.start, verb_start)
+        ):
+            # "Lithuania's defence minister, Jane Doe, signed ...": the actor before the aside
+            group = self._group_ending_at(sentence, aside.start(), aside.start())
         if group is not None:
             names, group_start = group
             before = _words_before(self.text, sentence.start, group_start)
@@ -514,7 +626,7 @@ class _Document:
                 return None
             return _Subject(names, group_start)
         before = words[: position - 1]
-        if lowered in _COUNTRY_NOUNS and before and before[-1][0].lower() == "the":
+        if lowered in _COUNTRY_NOUNS and before and before[-1][0].lower() in _COUNTRY_DETERMINERS:
             # "the country will respond" reads like "it will respond"
             lowered, word_start = "it", before[-1][1]
             before = before[:-1]
@@ -535,6 +647,8 @@ class _Document:
                 personal = lowered in _PERSON_PRONOUNS
                 return self._sentence_initial_pronoun(previous, word_start, personal)
             return None
+        if lowered == "koreas" and before and before[-1][0].lower() in ("two", "both"):
+            return _Subject(("North Korea", "South Korea"), before[-1][1])
         if lowered in _PAIR_NOUNS and len(before) >= 1:
             lead = before[-1][0].lower()
             lead2 = before[-2][0].lower() if len(before) >= 2 else ""
@@ -682,6 +796,7 @@ _ATTRIBUTION = re.compile(
 _INSTITUTION_HEADS = _set("agency agencies mission secretariat commission council force")
 _APPOSITIVE = re.compile(r",\s+[^,;:()\"\u201c\u201d]{1,80},$")
 _ON = re.compile(r"\s+(?:on|upon)\s+")
+_APPOSITIVE_BEFORE = re.compile(r",\s+[^,;:()\"\u201c\u201d]{1,60},\s*$")
 _INTRO = re.compile(r"(?:[^,.;]{0,40},\s*)?")
 _LOCAL = 300  # how far past a verb its "to" or deal may lie
 _WINDOW_BEFORE, _WINDOW_AFTER = 600, 400  # first guess of the text a sentence needs
@@ -730,6 +845,8 @@ def _skip_gap(words: Sequence[tuple[str, int, int]], position: int) -> int:
             position -= 2
             while position and words[position - 1][0].lower() in _TIME_LEADS:
                 position -= 1
+        elif word in _WEEKDAYS:
+            position -= 1  # "announced Thursday that"
         else:
             break
     return position
@@ -804,7 +921,10 @@ def _action(text: str, start: int, end: int, phrase: str, mode: str) -> str | No
         if lowered in {"to", "that", "it", "not", "never", "they", "he", "she"}:
             return None
         noun_object = True
-    elif not _looks_like_base_verb(word, gerund_ok=phrase.endswith(("committed to", " of"))):
+    elif not _looks_like_base_verb(
+        word,
+        gerund_ok=phrase.endswith(("committed to", " of")) or phrase.startswith(("is ", "are ")),
+    ):
         return None
     if _IMPERSONAL.match(text, first.start(), end):
         return None
@@ -925,3 +1045,47 @@ def _ize(word: str) -> str:
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
             return word[: -len(suffix)] + "ize"
     return word
+
+
+def commitment_in_sentence(
+    text: str, sentence: Sentence, candidate: Candidate | None = None
+) -> Commitment:
+    """The commitment a sentence makes, read loosely, for when the learned decision says
+    there is one that the grammar did not take: the actor named nearest before the verb of
+    commitment (or the sentence's first actor), what follows the verb up to the clause's
+    end, and any amount and deadline."""
+    mentions = find_actors(sentence.text)
+    verb_at = (candidate.start - sentence.start) if candidate else len(sentence.text)
+    before = [m for m in mentions if m.end <= verb_at and m.name]
+    named = [m for m in mentions if m.name]
+    subject = before[-1] if before else (named[0] if named else None)
+    actor = subject.name if subject else "unnamed actor"
+    if candidate is not None:
+        action_start = _skip_space(text, candidate.end)
+        verb = candidate.verb
+    else:
+        action_start = sentence.start + (subject.end if subject else 0)
+        action_start = _skip_space(text, action_start)
+        verb = ""
+    clause_end = _clause_end(text, action_start, sentence.end)
+    if clause_end <= action_start:
+        clause_end = sentence.end
+    cut = _ACTION_END.search(text, action_start, clause_end)
+    stop = cut.start() if cut and cut.start() > action_start else clause_end
+    words = text[action_start:stop].translate(_QUOTES).split()
+    while words and words[-1].lower() in _TRAILING:
+        words.pop()
+    action = " ".join(words[:14]) or sentence.text.strip()[:120]
+    amount = _AMOUNT.search(text, sentence.start, sentence.end)
+    deadline = _DEADLINE.search(text, sentence.start, sentence.end)
+    return Commitment(
+        actor=actor,
+        action=action,
+        amount=amount.group().strip() if amount else None,
+        deadline=deadline.group().translate(_QUOTES).strip() if deadline else None,
+        sentence=sentence.text,
+        start=sentence.start,
+        end=sentence.end,
+        verb=verb,
+        key=f"{actor.lower()}|{action_key(action)}",
+    )

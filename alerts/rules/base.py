@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from alerts.articles import Article
 from alerts.config import models
+from alerts.detect.decision import Judgement
 from alerts.metrics import Metrics
 from alerts.model import Alert, Commitment, Escalation, Evidence, Match, Severity, Veto
 from alerts.state import Story, TopicState
@@ -28,6 +29,8 @@ class Analysis:
     commitments: tuple[Commitment, ...]
     keyword_matches: dict[str, tuple[Match, ...]] = field(default_factory=dict)
     keyword_vetoes: tuple[Veto, ...] = ()
+    judgement: Judgement | None = None
+    """The learned decision over the grammar's findings, when a model is in use."""
 
     def matches_for(self, rule: str, rule_type: str) -> int:
         """How many of this article's matches belong to a rule of that name and type."""
@@ -67,7 +70,9 @@ class RuleContext:
     mentions_topic: Callable[[str], bool] = lambda text: True
     """Whether a piece of the article's text is about ``topic`` (names any of its phrases)."""
     pairing_topic: bool = False
-    """The topic is a pairing of parties (``all_of``), not a place (``any_of``)."""
+    """The topic is a pairing of parties (``all_of``, or a pair topic), not a place."""
+    label: str = ""
+    """The topic as a metric label value (pair topics are bounded)."""
 
     @property
     def article(self) -> Article:

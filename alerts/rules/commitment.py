@@ -23,7 +23,7 @@ class CommitmentRule(Rule[models.CommitmentRule]):
             seen = ctx.state.commitments.get(key)
             novelty = _novelty(commitment, seen)
             if ctx.metrics is not None:
-                ctx.metrics.commitments.labels(ctx.topic, novelty).inc()
+                ctx.metrics.commitments.labels(ctx.label or ctx.topic, novelty).inc()
             before = None if seen is None else SeenCommitment(**vars(seen))
             ctx.state.commitments[key] = SeenCommitment(
                 amount=commitment.amount or (seen.amount if seen else None),

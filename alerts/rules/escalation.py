@@ -49,8 +49,8 @@ class EscalationRule(Rule[models.EscalationRule]):
         previous = ctx.state.levels.get(self.name, "none")
         ctx.state.levels[self.name] = level
         if ctx.metrics is not None:
-            ctx.metrics.escalation_score.labels(ctx.topic).set(rolling)
-            ctx.metrics.escalation_level.labels(ctx.topic).set(LEVEL_VALUES[level])
+            ctx.metrics.escalation_score.labels(ctx.label or ctx.topic).set(rolling)
+            ctx.metrics.escalation_level.labels(ctx.label or ctx.topic).set(LEVEL_VALUES[level])
         floor = rank(self.config.min_level)
         if rank(level) > rank(previous) and rank(level) >= floor:
             return [self._rise(ctx, matches, level, previous, rolling, len(events))]
