@@ -190,7 +190,7 @@ class Handlers:
                 return Outcome()
         for key in keys:
             seen[key] = moment
-        topics = self.engine.current.topics_of(article)
+        topics = self._analysis(self.engine.current, article).topics
         envelope = {"article": article.to_dict(), "ingested_at": ingested_at, "source": source}
         forward = []
         for topic in topics:
