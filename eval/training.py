@@ -36,9 +36,10 @@ from alerts.articles import Article  # noqa: E402
 from alerts.detect import classifier  # noqa: E402
 from alerts.detect.classifier import LABELS, LabelModel, PassageClassifier, TextLayer  # noqa: E402
 from alerts.detect.commitments import CommitmentDetector  # noqa: E402
+from alerts.detect.decision import denied  # noqa: E402
 from alerts.detect.escalation import EscalationDetector  # noqa: E402
 from alerts.detect.features import FAMILIES, ngram_buckets, term_frequencies  # noqa: E402
-from alerts.detect.signals import grammar_signals  # noqa: E402
+from alerts.detect.signals import SIGNALS, grammar_signals  # noqa: E402
 
 DEV_SET = ROOT.parent / "shared" / "eval" / "real-dev.jsonl"
 MODEL_PATH = ROOT / "alerts" / "detect" / classifier.SHIPPED
@@ -101,7 +102,7 @@ def passages(records: Sequence[dict[str, Any]]) -> list[Passage]:
                 labels={label: bool(record[label]) for label in LABELS},
                 text=text,
                 tf={family: term_frequencies(buckets[family]) for family in FAMILIES},
-                signals=grammar_signals(escalation.analyze(text), commitments.read(text)),
+                signals=grammar_signals(text, escalation.analyze(text), commitments.read(text)),
             )
         )
     return found
@@ -257,7 +258,46 @@ def cross_validate(
             scores = model.score_tf(rows[i].tf, rows[i].signals)
             for label in LABELS:
                 decided[label][i] = scores.decided[label]
+            if denied(rows[i].signals):
+                decided["escalation"][i] = False
     return decided
+
+
+def baseline_cross_validate(
+    rows: Sequence[Passage], seed: int = SEED, folds: int = FOLDS
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """The anchor to beat, in the same folds: scikit-learn's TF-IDF over word 1-2-grams and
+    character 2-5-grams with a logistic regression, default-ish settings, no grammar."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline, make_union
+
+    decided = {label: np.zeros(len(rows), dtype=bool) for label in LABELS}
+    texts = [row.text for row in rows]
+    for train, test in _folds(rows, seed, folds):
+        for label in LABELS:
+            model = make_pipeline(
+                make_union(
+                    TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                    TfidfVectorizer(
+                        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
+                    ),
+                ),
+                _regression(TEXT_C, seed),
+            )
+            y = np.array([rows[i].labels[label] for i in train])
+            model.fit([texts[i] for i in train], y)
+            decided[label][test] = model.predict([texts[i] for i in test]).astype(bool)
+    return decided
+
+
+def grammar_decisions(rows: Sequence[Passage]) -> dict[str, npt.NDArray[np.bool_]]:
+    """What the grammar alone decides (no learning, so no folds): a level, a commitment."""
+    watch = SIGNALS.index("acts: reach watch")
+    found = SIGNALS.index("commitment: found")
+    return {
+        "escalation": np.array([bool(row.signals[watch]) for row in rows]),
+        "commitment": np.array([bool(row.signals[found]) for row in rows]),
+    }
 
 
 def file_sha256(path: Path) -> str:

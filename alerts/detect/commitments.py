@@ -88,8 +88,11 @@ _VERBS: tuple[tuple[str, str], ...] = (
             "endorses",
             "ordered",
             "orders",
+            "declared",
+            "declares",
         )
     ),
+    *((f, _TO) for f in _forms("chose", "chosen", "chooses", "opted", "opts")),
     *(
         (f"{be} {doing}", _PROGRESSIVE)
         for be in ("is", "are")
@@ -138,6 +141,8 @@ _LEMMAS = {
     "endorses": "endorse",
     "ordered": "order",
     "orders": "order",
+    "declared": "declare",
+    "declares": "declare",
 }
 _DEALS = (
     r"agreements?|deals?|pacts?|treaty|treaties|accords?|contracts?|memorandums?|memoranda|"
@@ -146,7 +151,8 @@ _DEALS = (
 # Between a verb and its "to": "agreed early on Wednesday to", "agreed with the IMF to".
 _TO_GAP = re.compile(
     r"(?:\s+(?:early|late|unanimously|formally|officially|jointly|also|in principle|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|\d+[-\u2013]\d+|"
+    r"at\s+(?:[\w-]+\s+)?talks(?:\s+in\s+[A-Z]\w+)?|"
     r"on\s+\w+|last\s+\w+|this\s+\w+|at\s+(?:a|the|their|its)\s+\w+(?:\s+\w+)?|in\s+[A-Z]\w+|"
     r"with\s+(?:the\s+)?[A-Z][\w.'-]*(?:\s+(?:of\s+)?[A-Z][\w.'-]*)*))*\s+to\s+"
 )
@@ -156,7 +162,7 @@ _SIGNED_DEAL = re.compile(
 )
 # "a 1.3 billion lei ($73 million) support programme", "a new plan": what PLAN verbs name.
 _PLAN_NOUN = re.compile(
-    r"\s+(?:(?:an?|the|its|their|new)\s+(?:[^\s,;:]*[^\s,;:.]\s+){0,6}?(?:plan|programme|program|"
+    r"\s+(?:(?:an?|the|its|their|new)\s+(?:[^\s,;:]*[^\s,;:.]\s+){0,8}?(?:plan|programme|program|"
     r"package|scheme|strategy|roadmap|initiative|budget|bill|law|decree|measures|deal|agreement|"
     r"sale|export|purchase|supply|deployment|delivery|transfer|accession|resolution|funding|"
     r"aid|sanctions|mission|mandate|treaty|contract|ceasefire|truce)s?|plans)\b"
@@ -524,16 +530,22 @@ class _Document:
             mode, phrase = _OBJECT, "agree to"  # "agreed to a six-month ceasefire"
         if mode == _MODAL and first in _HEDGE_AFTER_MODAL:
             return HEDGED
-        if mode != _OBJECT and not _looks_like_base_verb(first, gerund_ok=True):
+        passive = mode == _MODAL and first == "be" and bool(_PASSIVE.match(text, tail_start))
+        if passive:
+            mode = _OBJECT  # "a peacekeeping unit will be deployed": the action as written
+        elif mode != _OBJECT and not _looks_like_base_verb(first, gerund_ok=True):
             return NO_ACTION
-        if not self._could_have_subject(start):
+        if not passive and not self._could_have_subject(start):
             return NO_ACTOR
         sentence, previous = self.sentence_at(start)
         if _SPORT.search(sentence.text):
             return SPORT
         self._mentions = self.context(sentence, previous)
         self._previous = previous
-        subject = self._subject(sentence, previous, start, needs_reporting=phrase == "would")
+        if passive:
+            subject = self._passive_subject(sentence, start)
+        else:
+            subject = self._subject(sentence, previous, start, needs_reporting=phrase == "would")
         if subject is None:
             return NO_ACTOR
         clause_end = _clause_end(self.text, tail_start, sentence.end)
@@ -658,6 +670,12 @@ class _Document:
                     return None
                 return _Subject(pair, before[-1][1] if lead == "both" else before[-2][1])
         return None
+
+    def _passive_subject(self, sentence: Sentence, verb_start: int) -> _Subject | None:
+        """Whose thing is done to in a passive: the first actor named before the verb ("A
+        Chinese peacekeeping unit will be deployed" is China's)."""
+        named = [m for m in self._mentions if sentence.start <= m.start < verb_start and m.name]
+        return _Subject((named[0].name,), named[0].start) if named else None
 
     def _attribution(self, sentence: Sentence, verb_start: int) -> tuple[str, ...] | None:
         """ "..., Lavrov said." or "..., the ministry said": the actor a sentence is credited to."""
@@ -796,6 +814,11 @@ _ATTRIBUTION = re.compile(
 _INSTITUTION_HEADS = _set("agency agencies mission secretariat commission council force")
 _APPOSITIVE = re.compile(r",\s+[^,;:()\"\u201c\u201d]{1,80},$")
 _ON = re.compile(r"\s+(?:on|upon)\s+")
+_PASSIVE = re.compile(
+    r"be\s+(?:deployed|sent|dispatched|stationed|built|established|set\s+up|opened|delivered|"
+    r"supplied|provided|increased|raised|doubled|extended|expanded|imposed|lifted|"
+    r"withdrawn|closed|expelled|allocated|spent|invested|purchased|acquired|procured)\b"
+)
 _APPOSITIVE_BEFORE = re.compile(r",\s+[^,;:()\"\u201c\u201d]{1,60},\s*$")
 _INTRO = re.compile(r"(?:[^,.;]{0,40},\s*)?")
 _LOCAL = 300  # how far past a verb its "to" or deal may lie

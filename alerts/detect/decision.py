@@ -7,6 +7,7 @@ the lexicon, counted or vetoed, or a verb of commitment — is scored by the
 passage. Then:
 
 - acts in passages the model reads as escalation count; the others become vetoes (``model``);
+  a passage whose every act the context found denied is no escalation, whatever the model says;
 - a passage the model reads as escalation whose counted acts do not reach ``watch`` gets a
   ``learned`` match on its most telling sentence that lifts it to ``watch``;
 - commitments in passages the model reads as commitments stay, the others are dropped; a
@@ -20,6 +21,9 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from alerts.config.models import EscalationLevels
 from alerts.detect.actors import find_actors
 from alerts.detect.classifier import PassageClassifier, Scores
@@ -32,9 +36,10 @@ from alerts.detect.commitments import (
     CommitmentReading,
     commitment_in_sentence,
 )
+from alerts.detect.context import NEGATED as NEGATED_ACT
 from alerts.detect.escalation import level_for
 from alerts.detect.sentences import Sentence, split_sentences
-from alerts.detect.signals import grammar_signals
+from alerts.detect.signals import SIGNALS, grammar_signals
 from alerts.model import Commitment, Escalation, Match, Veto
 
 MODEL_VETO = "model"
@@ -52,6 +57,7 @@ class Verdict:
     start: int
     end: int
     scores: Scores
+    signals: npt.NDArray[np.float64]
 
     def to_dict(self) -> dict[str, object]:
         return {"start": self.start, "end": self.end, **self.scores.to_dict()}
@@ -113,6 +119,7 @@ class Judge:
         verdicts = []
         for start, end in spans:
             signals = grammar_signals(
+                text,
                 escalation,
                 reading,
                 start,
@@ -121,13 +128,13 @@ class Judge:
                 warning=self.levels.warning,
             )
             scores = self.classifier.score(text[start:end], signals)
-            verdicts.append(Verdict(start, end, scores))
+            verdicts.append(Verdict(start, end, scores, signals))
         escalation = self._escalation(text, escalation, verdicts)
         kept, dropped = self._commitments(text, reading, verdicts)
         return Judgement(escalation, kept, tuple(verdicts), dropped)
 
     def _escalation(self, text: str, found: Escalation, verdicts: list[Verdict]) -> Escalation:
-        decided = [v for v in verdicts if v.scores.decided["escalation"]]
+        decided = [v for v in verdicts if v.scores.decided["escalation"] and not denied(v.signals)]
         kept = tuple(m for m in found.matches if _within(decided, m.start))
         vetoed = list(found.vetoed) + [
             Veto(m.phrase, m.kind, m.start, m.end, m.sentence, MODEL_VETO)
@@ -197,6 +204,16 @@ class Judge:
             sentences[0] if sentences else Sentence(text[verdict.start : verdict.end], 0, 0),
         )
         return commitment_in_sentence(text, sentence)
+
+
+_ONLY_VETOED = SIGNALS.index("acts: only vetoed ones")
+_NEGATED = SIGNALS.index(f"act vetoed: {NEGATED_ACT}")
+
+
+def denied(signals: npt.NDArray[np.float64]) -> bool:
+    """Every act the passage reports is denied ("denied that its forces had opened fire"):
+    no escalation, however warlike the words around it read to the model."""
+    return bool(signals[_ONLY_VETOED] and signals[_NEGATED])
 
 
 def _holds_any(offsets: list[int], start: int, end: int) -> bool:

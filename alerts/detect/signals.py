@@ -8,6 +8,7 @@ in the fixed order of :data:`SIGNALS`, which the model file records and checks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,6 +21,81 @@ from alerts.model import Escalation
 ACT_KINDS = ("accuse", "threaten", "mobilise", "coerce", "use_force")
 VETOES = (NEGATED, HISTORICAL, HYPOTHETICAL, NON_MILITARY, NO_ACTOR)
 SCORE_SCALE = 16.0
+
+# Words that tell a reader a passage is not news of a decision or an act, whatever else it
+# says: a denial, a hedge, a demand on others, a hope, a company, history, a calming, a
+# schedule, the status quo, something long done, domestic order, sport or film.
+CUES: dict[str, tuple[str, ...]] = {
+    "denial": (
+        r"den(?:y|ies|ied|ying)",
+        r"(?:rejected|dismissed|refuted|rebuffed)\s+(?:the\s+|these\s+|such\s+|as\s+)?"
+        r"(?:claims?|reports?|allegations?|accusations?|rumou?rs?|baseless|false)",
+        r"baseless",
+        r"groundless",
+        r"false\s+(?:reports?|claims?)",
+        r"fabricat\w*",
+    ),
+    "hedge": (
+        r"consider(?:s|ed|ing)?",
+        r"mull(?:s|ed|ing)?",
+        r"weigh(?:s|ed|ing)",
+        r"could|might|may|possible|possibly|potential(?:ly)?|options?|whether",
+        r"(?:expected|likely)\s+to",
+        r"on\s+the\s+table",
+    ),
+    "demand": (
+        r"urge[sd]?|urging",
+        r"call(?:s|ed)?\s+(?:on|for|upon)",
+        r"demand(?:s|ed|ing)?",
+        r"appeal(?:s|ed)?",
+        r"press(?:es|ed|ing)\s+\w+\s+to",
+    ),
+    "hope": (r"hope[sd]?|hoping|hopeful|optimistic|wish(?:es|ed)?|aspir\w*",),
+    "company": (
+        r"[Cc]ompan(?:y|ies)|[Ff]irms?|[Cc]orporation|Inc|Ltd|CEO|start-?ups?",
+        r"shares|investors|stocks?|revenue|profits?|brands?",
+        r"[Cc]hief\s+[Ee]xecutive",
+    ),
+    "history": (
+        r"(?:years|decades)\s+ago",
+        r"anniversary|history|historic(?:al)?|recalled|commemorat\w*",
+        r"(?:back\s+)?in\s+(?:19|20)\d\d",
+    ),
+    "calming": (
+        r"withdr(?:ew|awn|awal)",
+        r"pull(?:ed|s)?\s+(?:out|back)",
+        r"de-?escalat\w*|calm|restraint",
+        r"(?:eas(?:e|ed|ing)|lower(?:ed|ing)?)\s+tensions?",
+    ),
+    "schedule": (
+        r"will\s+(?:vote|meet|debate|discuss|hear|decide|review|gather|examine)",
+        r"(?:is|are)\s+(?:due|scheduled|set|expected)\s+to\s+"
+        r"(?:vote|meet|hear|decide|debate|discuss|gather)",
+    ),
+    "status quo": (
+        r"will\s+(?:not|never|still|continue)",
+        r"remains?\s+committed",
+        r"no\s+concessions?",
+        r"(?:not|never)\s+change",
+    ),
+    "long done": (
+        r"delivered|completed|already",
+        r"handed\s+over",
+        r"(?:was|were)\s+signed",
+        r"(?:last|earlier\s+this)\s+year",
+    ),
+    "domestic": (
+        r"police|court|judge|trial|arrest(?:ed|s)?|criminal|gangs?|poach\w*|smuggl\w*",
+        r"protesters?|opposition|election|parade",
+    ),
+    "sport or film": (
+        r"film|movie|match|league|coach|club|season|tournament|players?|championship",
+        r"festival|premiere",
+    ),
+}
+_CUE = re.compile(
+    "|".join(rf"(?P<c{i}>\b(?:{'|'.join(forms)})\b)" for i, forms in enumerate(CUES.values()))
+)
 
 SIGNALS: tuple[str, ...] = (
     *(f"act: {kind}" for kind in ACT_KINDS),
@@ -34,10 +110,12 @@ SIGNALS: tuple[str, ...] = (
     "commitment: deadline",
     *(f"commitment verb turned down: {reason}" for reason in REJECTIONS),
     "commitment verbs: all turned down",
+    *(f"cue: {name}" for name in CUES),
 )
 
 
 def grammar_signals(
+    text: str,
     escalation: Escalation,
     reading: CommitmentReading,
     start: int = 0,
@@ -46,7 +124,7 @@ def grammar_signals(
     watch: float = 3.0,
     warning: float = 8.0,
 ) -> npt.NDArray[np.float64]:
-    """The signals of the grammar's findings that lie in ``text[start:end]``."""
+    """The signals of the grammar's findings, and the cues, in ``text[start:end]``."""
 
     def inside(items: Iterable[int]) -> bool:
         return any(start <= at and (end is None or at < end) for at in items)
@@ -73,4 +151,7 @@ def grammar_signals(
         *(float(reason in turned_down) for reason in REJECTIONS),
         float(bool(rejected) and not commitments),
     ]
-    return np.asarray(values, dtype=np.float64)
+    cues = [0.0] * len(CUES)
+    for found in _CUE.finditer(text, start, len(text) if end is None else end):
+        cues[int(str(found.lastgroup)[1:])] = 1.0
+    return np.asarray(values + cues, dtype=np.float64)
