@@ -268,7 +268,9 @@ def _reject_surrogates(value: Any, path: tuple[str | int, ...]) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             if _SURROGATE.search(key):
-                raise InvalidArticle("invalid_value", f"{_path(path)}: a key holds a lone surrogate")
+                raise InvalidArticle(
+                    "invalid_value", f"{_path(path)}: a key holds a lone surrogate"
+                )
             _reject_surrogates(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):

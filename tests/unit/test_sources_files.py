@@ -172,21 +172,16 @@ async def test_folder_is_read_recursively_in_name_order_skipping_other_files(
     assert articles_count(metrics, "file") == 3
 
 
-async def test_file_that_vanishes_before_reading_is_counted_not_fatal(tmp_path: Path) -> None:
+async def test_file_that_vanishes_before_reading_is_reported_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "gone.jsonl"
     path.write_bytes(GOOD + b"\n")
-    metrics = Metrics()
-    source = FileSource(path, metrics)
+    source = FileSource(path, Metrics())
     path.unlink()
+    publisher = RecordingPublisher()
 
-    await source.run(RecordingPublisher())
+    await source.run(publisher)
 
-    assert (
-        metrics.registry.get_sample_value(
-            "flashpoint_source_errors_total", {"source": "file", "reason": "read_error"}
-        )
-        == 1
-    )
+    assert publisher.unreadable_input == [("file", f"cannot read {path}: No such file or directory")]
 
 
 def test_build_sources_names_the_spec_it_cannot_use(tmp_path: Path) -> None:
@@ -216,7 +211,7 @@ def test_build_sources_makes_one_source_per_spec(tmp_path: Path) -> None:
         ("file", True),
         ("file", True),
         ("stdin", True),
-        ("rss:news.example.org", False),
+        ("rss:news.example.org/world/rss", False),
     ]
     assert isinstance(sources[3], FeedSource)
     assert sources[3].poll_interval == 60.0
