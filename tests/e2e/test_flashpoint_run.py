@@ -133,6 +133,11 @@ async def test_drain_delivers_each_alert_to_slack_once(tmp_path: Path) -> None:
         "alerts": len(alerts),
         "delivered": len(alerts),
         "failed": 0,
+        "read": 2,
+        "published": 2,
+        "publish_failed": 0,
+        "read_errors": 0,
+        "send_failed": 0,
     }
     assert stats["matches"] > 0
 
