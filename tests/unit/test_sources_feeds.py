@@ -185,8 +185,7 @@ async def test_rss_entries_become_article_records_oldest_first(server: FeedServe
     assert {source for source, _ in publisher.records} == {feed.name}
     assert parse_article(publisher.raw[0]).id == ids[0]
     assert (
-        metrics.registry.get_sample_value("flashpoint_articles_total", {"source": feed.name})
-        == 2
+        metrics.registry.get_sample_value("flashpoint_articles_total", {"source": feed.name}) == 2
     )
     assert last_success(metrics, feed) is not None
     assert server.seen("/rss")[0]["User-Agent"] == "flashpoint-test/1"

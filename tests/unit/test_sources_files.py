@@ -181,7 +181,9 @@ async def test_file_that_vanishes_before_reading_is_reported_not_fatal(tmp_path:
 
     await source.run(publisher)
 
-    assert publisher.unreadable_input == [("file", f"cannot read {path}: No such file or directory")]
+    assert publisher.unreadable_input == [
+        ("file", f"cannot read {path}: No such file or directory")
+    ]
 
 
 def test_build_sources_names_the_spec_it_cannot_use(tmp_path: Path) -> None:
