@@ -201,6 +201,23 @@ def test_build_sources_names_the_spec_it_cannot_use(tmp_path: Path) -> None:
     assert issubclass(SourceError, FlashpointError)
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "http://[::1",
+        "http://reader:hunter2-secret@[::1",
+        "https://reader:hunter2-secret@feeds.example.org:99999/rss",
+        "http://reader:hunter2-secret@/no-host",
+    ],
+)
+def test_a_bad_feed_url_is_a_clear_error_without_its_credentials(spec: str) -> None:
+    with pytest.raises(SourceError) as caught:
+        build_sources([spec], metrics=Metrics())
+
+    assert "hunter2-secret" not in str(caught.value)
+    assert str(caught.value).startswith("source ")
+
+
 def test_build_sources_makes_one_source_per_spec(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_bytes(b"")
     sources = build_sources(
