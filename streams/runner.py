@@ -110,6 +110,15 @@ async def _run(
     stats: RunStats,
     stop: asyncio.Event | None,
 ) -> int:
+    # What the user named is checked before the slow start-up (rules compile, broker).
+    sources = build_sources(
+        list(options.sources),
+        metrics=metrics,
+        poll_interval=settings.poll_interval,
+        feed_limits=settings.feed_limits(),
+    )
+    if options.alerts_out:
+        await asyncio.to_thread(_check_writable, Path(options.alerts_out))
     live = LiveConfig(
         config_paths_from_env(list(options.config)),
         lambda config: Engine(config, metrics),
@@ -118,12 +127,6 @@ async def _run(
     )
     live.load_initial()
     remember_environment(os.environ, _secret_variables(live))
-    sources = build_sources(
-        list(options.sources),
-        metrics=metrics,
-        poll_interval=settings.poll_interval,
-        feed_limits=settings.feed_limits(),
-    )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     unprocessed = False
@@ -250,6 +253,15 @@ async def _run(
     code = exit_code(stats, unprocessed=unprocessed)
     log.info("stopped: %s; exit %d (%s)", stats.contract(), code, code.name.lower())
     return int(code)
+
+
+def _check_writable(path: Path) -> None:
+    """Raise a clear error unless ``path`` can be appended to (created if missing)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise FlashpointError(f"--alerts-out: cannot open {path}: {exc.strerror}") from None
 
 
 def _write_stats(path: str, stats: RunStats) -> None:
