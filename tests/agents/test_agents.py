@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,6 +153,23 @@ async def test_triage_dead_letters_bad_records_and_keeps_going(
         )
         == 1.0
     )
+
+
+async def test_a_dead_letter_warning_names_the_feed_and_the_item(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = b"rss:news.example.org/world.xml"
+    bad = b'{"id": "urn:item:7", "title": "t", "body": "b", "published": "soon"}'
+    with caplog.at_level(logging.WARNING, logger="streams.pipeline"):
+        async with harness.topology.triage.test_context() as agent:
+            await agent.put(bad, headers={SOURCE_HEADER: feed})
+            await handled(harness, "triaged", 1)
+
+    [warning] = [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()]
+    assert "from rss:news.example.org/world.xml" in warning
+    assert "urn:item:7" in warning
+    letter = json.loads(harness.deadletter.records[0][1])
+    assert (letter["source"], letter["record_id"]) == (feed.decode(), "urn:item:7")
 
 
 async def test_detect_turns_the_story_into_escalation_and_commitment_alerts(

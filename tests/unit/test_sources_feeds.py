@@ -111,6 +111,12 @@ async def server() -> AsyncIterator[FeedServer]:
     async def not_a_feed(request: web.Request) -> web.Response:
         return web.Response(text="this is not xml at all", content_type="text/plain")
 
+    async def entities(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == '"e1"':
+            return web.Response(status=304)
+        body = rss("n1").replace("Story n1", "Caf&eacute;&nbsp;talks")
+        return web.Response(text=body, content_type="text/xml", headers={"ETag": '"e1"'})
+
     async def truncated(request: web.Request) -> web.Response:
         body = rss("t1")
         return web.Response(text=body[: body.index("</item>")], content_type="text/xml")
@@ -130,6 +136,7 @@ async def server() -> AsyncIterator[FeedServer]:
         ("/busy", busy),
         ("/not-a-feed", not_a_feed),
         ("/truncated", truncated),
+        ("/entities", entities),
         ("/slow", slow),
         ("/huge", huge),
     ]:
@@ -319,6 +326,21 @@ async def test_malformed_xml_is_counted_once_per_version_and_its_items_published
 
     assert errors(metrics, "malformed", feed) == 1
     assert guids(publisher) == ["t1"]
+
+
+async def test_html_entities_are_not_malformed_and_keep_the_conditional_get(
+    server: FeedServer,
+) -> None:
+    metrics = Metrics()
+    feed = FeedSource(server.url("/entities"), metrics)
+    publisher = RecordingPublisher()
+
+    assert await feed.poll(publisher) == 1
+    assert await feed.poll(publisher) == 0
+
+    assert publisher.objects()[0]["title"] == "Caf\u00e9\u00a0talks"
+    assert server.seen("/entities")[1].get("If-None-Match") == '"e1"'
+    assert errors(metrics, "malformed", feed) is None
 
 
 async def test_timeout_and_refused_connection_are_counted(server: FeedServer) -> None:
