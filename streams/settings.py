@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="POSTs per second per client address (then 429)."
     )
     ingest_burst: int = Field(default=40, ge=1, description="POSTs a client may send at once.")
-    ingest_max_connections: int = Field(default=256, ge=1, description="Open connections.")
+    ingest_max_connections: int = Field(default=128, ge=1, description="Open connections.")
     ingest_header_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to send a request's headers."
     )
