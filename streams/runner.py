@@ -243,7 +243,7 @@ async def _run(
             for task in source_tasks + background:
                 task.cancel()
             await asyncio.gather(*source_tasks, *background, return_exceptions=True)
-            if embedded:
+            if embedded and stats.read:
                 unprocessed = not _settled(app, topology, stats)
                 if unprocessed:
                     log.error(
