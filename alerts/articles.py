@@ -34,8 +34,12 @@ MAX_TITLE_CHARS = 1_000
 MAX_BODY_CHARS = 200_000
 MAX_FIELD_CHARS = 2_000
 MAX_NESTING = 20
+EARLIEST_YEAR = 1000
+"""``published`` dates before this year are placeholders (Hugo writes 0001-01-01) or typos."""
 
 _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid|ocid)$", re.I)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _QUOTES = str.maketrans(
@@ -86,7 +90,10 @@ class Article:
 
 
 def parse_article(raw: bytes | str, *, default_source: str | None = None) -> Article:
-    """Decode, validate and normalise one JSON article record."""
+    """Decode, validate and normalise one JSON article record.
+
+    Whatever ``raw`` holds, the only exception out of here is :class:`InvalidArticle`.
+    """
     if isinstance(raw, bytes):
         if len(raw) > MAX_RECORD_BYTES:
             raise InvalidArticle(
@@ -111,9 +118,18 @@ def parse_article(raw: bytes | str, *, default_source: str | None = None) -> Art
         ) from None
     except RecursionError:
         raise InvalidArticle("too_deep", f"nesting deeper than {MAX_NESTING}") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise InvalidArticle("invalid_value", str(exc).split(";")[0]) from None
     if not isinstance(data, dict):
         raise InvalidArticle("not_an_object", f"expected a JSON object, got {type(data).__name__}")
-    return article_from_mapping(data, default_source=default_source)
+    # Text decoded from UTF-8 holds no surrogates; only a \\uD800-style escape can make one.
+    if not isinstance(raw, bytes) or _SURROGATE_ESCAPE.search(text):
+        _reject_surrogates(data, ())
+    try:
+        return article_from_mapping(data, default_source=default_source)
+    except InvalidArticle as exc:
+        exc.record_id = _record_name(data)
+        raise
 
 
 def article_from_mapping(data: dict[str, Any], *, default_source: str | None = None) -> Article:
@@ -133,8 +149,8 @@ def article_from_mapping(data: dict[str, Any], *, default_source: str | None = N
     url = _text_field(data, "url", MAX_FIELD_CHARS)
     if url is not None:
         url = url.strip() or None
-    if url is not None and urlsplit(url).scheme not in ("http", "https"):
-        raise InvalidArticle("invalid_value", "url: must be an http(s) URL")
+    if url is not None:
+        check_web_url(url, "url")
     published = _text_field(data, "published", 64)
     if published is not None:
         published = _rfc3339(published.strip())
@@ -151,6 +167,21 @@ def article_from_mapping(data: dict[str, Any], *, default_source: str | None = N
         published=published,
         language=language.strip().lower() if language else None,
     )
+
+
+def check_web_url(url: str, name: str) -> None:
+    """Raise ``invalid_value`` unless ``url`` is an http(s) URL with a host and a valid port."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidArticle("invalid_value", f"{name}: not a URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidArticle("invalid_value", f"{name}: must be an http(s) URL")
+    if not parts.hostname:
+        raise InvalidArticle("invalid_value", f"{name}: has no host")
+    if port == 0:
+        raise InvalidArticle("invalid_value", f"{name}: port 0 is not a port")
 
 
 def derive_id(url: str | None, title: str, body: str) -> str:
@@ -217,7 +248,49 @@ def _rfc3339(value: str) -> str:
         raise InvalidArticle("invalid_value", f"published: {value!r} is not RFC 3339") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:30:00+01:00 is in year 0
+        raise InvalidArticle("invalid_value", f"published: {value!r} is out of range") from None
+    if moment.year < EARLIEST_YEAR:
+        raise InvalidArticle(
+            "invalid_value", f"published: {value!r} is before the year {EARLIEST_YEAR}"
+        )
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _reject_surrogates(value: Any, path: tuple[str | int, ...]) -> None:
+    """``invalid_value`` for a lone surrogate anywhere: it is not a character, and no UTF-8
+    encoder (Kafka's, Slack's, a log file's) can write it."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise InvalidArticle("invalid_value", f"{_path(path)}: holds a lone surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                raise InvalidArticle(
+                    "invalid_value", f"{_path(path)}: a key holds a lone surrogate"
+                )
+            _reject_surrogates(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_surrogates(item, (*path, index))
+
+
+def _path(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "record"
+
+
+def _record_name(data: dict[str, Any]) -> str | None:
+    """The record's own id or url, to name it in logs (never its text)."""
+    for name in ("id", "url"):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return None
 
 
 def _check_nesting(text: str) -> None:

@@ -33,6 +33,8 @@ class InvalidArticle(FlashpointError):
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
         self.detail = detail
+        self.record_id: str | None = None
+        """The record's own id or url when it had one, to name it in logs."""
         super().__init__(f"{reason}: {detail}")
 
 

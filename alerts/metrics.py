@@ -39,6 +39,12 @@ class Metrics:
             ["stage", "reason"],
             registry=r,
         )
+        self.sends_failed = Counter(
+            "flashpoint_stage_send_failed_total",
+            "Records a stage sent on, or dead-lettered, that the broker refused (lost).",
+            ["stage"],
+            registry=r,
+        )
         self.matches = Counter(
             "flashpoint_matches_total", "Rule matches.", ["rule", "topic"], registry=r
         )

@@ -7,6 +7,7 @@ dead-lettered with the reason, counted, and the stream goes on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
@@ -70,11 +71,42 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     positions: dict[tuple[str, int], int] = {}
     stats = handlers.stats
 
+    def track(sending: Any, stage: str, origin: str) -> None:
+        """Count a send until the broker acknowledges it; a refusal is input lost."""
+        if not isinstance(sending, asyncio.Future):
+            return  # test_context() sends synchronously
+        stats.in_flight += 1
+
+        def settle(done: asyncio.Future[Any]) -> None:
+            stats.in_flight -= 1
+            error = None if done.cancelled() else done.exception()
+            if done.cancelled() or error is not None:
+                stats.send_failed += 1
+                handlers.metrics.sends_failed.labels(stage).inc()
+                log.error("the broker refused a record sent by %s for %s: %r", stage, origin, error)
+
+        sending.add_done_callback(settle)
+
     async def send_dead(letter: DeadLetter, origin: str) -> None:
-        record = DeadLetter(
-            letter.stage, letter.reason, letter.detail, letter.value, letter.key, origin
-        )
-        await deadletter.send(key=letter.key, value=record.to_json())
+        """Store ``letter``; never raises, so a letter the broker refuses cannot crash the
+        agent. Without its value it is tried once more; after that only the log has it."""
+        record = letter.with_origin(origin)
+        for attempt in (record, record.minimal()):
+            try:
+                sending = await deadletter.send(key=letter.key, value=attempt.to_json())
+            except Exception as exc:
+                log.error(
+                    "could not store a dead letter (%s at %s, %s): %s",
+                    letter.reason,
+                    letter.stage,
+                    origin,
+                    f"{type(exc).__name__}: {exc}",
+                )
+                continue
+            track(sending, "deadletter", origin)
+            return
+        stats.send_failed += 1
+        handlers.metrics.sends_failed.labels("deadletter").inc()
 
     async def process(
         stage: str,
@@ -83,6 +115,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         target: Any | None,
         sent: str | None,
         done: str,
+        commit: Callable[[Outcome], None] | None = None,
     ) -> None:
         message = event.message
         origin = f"{message.topic}/{message.partition}/{message.offset}"
@@ -92,20 +125,29 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
                 if target is None or sent is None:
                     raise RuntimeError(f"{stage} has nowhere to forward")
                 setattr(stats, sent, getattr(stats, sent) + 1)
-                await target.send(key=out.key, value=out.value)
-            for letter in outcome.dead:
-                await send_dead(letter, origin)
+                track(await target.send(key=out.key, value=out.value), stage, origin)
+            if commit is not None:
+                commit(outcome)
         except Exception as exc:  # one bad message must not stop the stream
             log.error("%s failed on %s: %s", stage, origin, traceback.format_exc())
             raw = event.value if isinstance(event.value, bytes) else b""
-            letter = handlers.dead(
-                DeadLetter(stage, "internal_error", f"{type(exc).__name__}: {exc}", raw)
+            outcome = Outcome(
+                dead=[
+                    handlers.dead(
+                        DeadLetter(stage, "internal_error", f"{type(exc).__name__}: {exc}", raw)
+                    )
+                ]
             )
+        for letter in outcome.dead:
             await send_dead(letter, origin)
         # Not in a finally: a message cancelled mid-way (shutdown) was not handled, and Kafka
         # will deliver it again.
         setattr(stats, done, getattr(stats, done) + 1)
         positions[(message.topic, message.partition)] = message.offset + 1
+
+    def remember_seen(outcome: Outcome) -> None:
+        for key, moment in outcome.remember.items():
+            seen[key] = moment
 
     async def handle_triage(event: Any) -> Outcome:
         headers = _headers(event)
@@ -126,7 +168,9 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     @app.agent(articles, name="triage")
     async def triage(stream: Any) -> None:
         async for event in stream.events():
-            await process("triage", event, handle_triage, by_topic, "routed", "triaged")
+            await process(
+                "triage", event, handle_triage, by_topic, "routed", "triaged", remember_seen
+            )
 
     @app.agent(by_topic, name="detect")
     async def detect(stream: Any) -> None:

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -15,9 +17,10 @@ from alerts.config.loader import config_paths_from_env, load_config
 from alerts.engine import Engine, OfflineRun
 from alerts.errors import ConfigError, FlashpointError, InvalidArticle
 from alerts.metrics import Metrics
-from streams.runner import RunOptions, run
-from streams.settings import Settings
-from streams.sources import build_sources
+from alerts.secrets import ScrubbingFilter, redact_url, remember_environment
+from streams.runner import ExitCode, RunOptions, run
+from streams.settings import load_settings
+from streams.sources import FeedSource, SourceError, build_sources
 
 log = logging.getLogger("flashpoint")
 
@@ -28,18 +31,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _configure_logging(args.log_level or ("INFO" if args.command == "run" else "WARNING"))
+    remember_environment(os.environ)
     try:
         code: int = args.handler(args)
         return code
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return 1
+        return ExitCode.CONFIG_ERROR
     except FlashpointError as exc:
         print(f"flashpoint: error: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.ERROR
     except KeyboardInterrupt:
-        return 0
+        return ExitCode.OK
+    except BrokenPipeError:
+        # The reader left (``flashpoint detect f | head``): stop quietly, as a tool killed
+        # by SIGPIPE does, and keep Python from complaining while it flushes stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         stats_out=args.stats_out,
         metrics_port=args.metrics_port,
         listen=args.listen,
-        settings=Settings(),
+        settings=load_settings(),
     )
     return asyncio.run(run(options))
 
@@ -137,21 +146,39 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 class _Collect:
+    """A publisher that keeps records in memory, for the offline commands."""
+
     def __init__(self) -> None:
         self.records: list[bytes] = []
+        self.lost: list[str] = []
 
-    async def publish(self, raw: bytes, *, source: str) -> None:
+    async def publish(self, raw: bytes, *, source: str) -> asyncio.Future[None]:
         self.records.append(raw)
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        stored.set_result(None)
+        return stored
+
+    def unreadable(self, source: str, detail: str) -> None:
+        self.lost.append(detail)
+        print(f"flashpoint: {source}: {detail}", file=sys.stderr)
 
     async def flush(self) -> None:
         """Nothing to wait for: records are kept in memory."""
 
 
 async def _read_records(spec: str) -> list[bytes]:
-    """Frame records exactly as ``flashpoint run`` does, without a broker."""
+    """Frame records exactly as ``flashpoint run`` does, without a broker; a feed is read
+    once. Input that could not be read is an error: the output would be incomplete."""
     collect = _Collect()
     for source in build_sources([spec], metrics=Metrics()):
-        await source.run(collect)
+        if isinstance(source, FeedSource):
+            await source.poll(collect)
+            if source.failing:
+                collect.unreadable(source.name, "the feed could not be read")
+        else:
+            await source.run(collect)
+    if collect.lost:
+        raise SourceError(f"source {redact_url(spec)!r}: some input could not be read")
     return collect.records
 
 
@@ -161,6 +188,8 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubbingFilter())
     if level != "DEBUG":
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from alerts.errors import InvalidArticle
 from alerts.metrics import Metrics
 from alerts.model import Alert
 from alerts.rules import Analysis
+from alerts.secrets import scrub
 from alerts.sinks.dispatch import Dispatcher
 from alerts.state import TopicState
 
@@ -32,7 +33,9 @@ log = logging.getLogger(__name__)
 SEEN_MEMORY_SECONDS = 7 * 86400.0
 RECENT_ANALYSES = 256
 DEADLETTER_VALUE_BYTES = 256 * 1024
-"""Dead letters carry at most this much of the value; ``origin`` points at the full record."""
+"""Dead letters carry at most this much of the value, measured after JSON escaping, so a
+letter always fits the producer's 1 MB request; ``origin`` points at the full record."""
+DEADLETTER_DETAIL_CHARS = 2_000
 MAX_DELIVERED_IDS = 500
 
 
@@ -45,8 +48,22 @@ class EngineSource(Protocol):
 
 @dataclass
 class RunStats:
-    """The run's counters (``--stats-out``) and the flow counts ``--drain`` waits on."""
+    """The run's counters (``--stats-out``) and the flow counts ``--drain`` waits on.
 
+    Intake: every record a source hands in is ``read``, then either ``published`` (the broker
+    acknowledged it) or ``publish_failed``; ``read_errors`` counts input that could not be
+    read at all, ``send_failed`` records an agent sent on or dead-lettered that the broker
+    refused, ``in_flight`` those not yet acknowledged. ``articles`` counts
+    records triage accepted as articles (duplicates among them), ``deadlettered`` everything
+    dead-lettered at any stage.
+    """
+
+    read: int = 0
+    published: int = 0
+    publish_failed: int = 0
+    read_errors: int = 0
+    send_failed: int = 0
+    in_flight: int = 0
     articles: int = 0
     duplicates: int = 0
     deadlettered: int = 0
@@ -54,7 +71,6 @@ class RunStats:
     alerts: int = 0
     delivered: int = 0
     failed: int = 0
-    published: int = 0
     triaged: int = 0
     routed: int = 0
     detected: int = 0
@@ -62,7 +78,7 @@ class RunStats:
     notified: int = 0
 
     def contract(self) -> dict[str, int]:
-        """The counters ``--stats-out`` writes."""
+        """The counters ``--stats-out`` writes: DESIGN's seven, then the intake's."""
         keys = (
             "articles",
             "duplicates",
@@ -71,21 +87,32 @@ class RunStats:
             "alerts",
             "delivered",
             "failed",
+            "read",
+            "published",
+            "publish_failed",
+            "read_errors",
+            "send_failed",
         )
         return {key: getattr(self, key) for key in keys}
 
-    def settled(self) -> bool:
-        """Every message produced by this process has been through every stage."""
-        return (
-            self.published == self.triaged
-            and self.routed == self.detected
-            and self.alerts_sent == self.notified
-        )
+    def intake_settled(self) -> bool:
+        """Every record read has been acknowledged by the broker or counted as failed."""
+        return self.read == self.published + self.publish_failed
+
+    def input_lost(self) -> bool:
+        """Some input was never stored: unreadable, refused by the broker, or lost between
+        stages (a record sent on or a dead letter the broker would not take)."""
+        return self.read_errors > 0 or self.publish_failed > 0 or self.send_failed > 0
 
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A record that could not be processed, with why; sent to flashpoint.deadletter."""
+    """A record that could not be processed, with why; sent to flashpoint.deadletter.
+
+    The stored record always fits the topic: ``value`` is cut to what fits in
+    :data:`DEADLETTER_VALUE_BYTES` after JSON escaping (a control byte takes six), and a
+    cut value carries its full size and SHA-256; ``origin`` points at the full record.
+    """
 
     stage: str
     reason: str
@@ -93,26 +120,68 @@ class DeadLetter:
     value: bytes
     key: bytes | None = None
     origin: str = ""
+    source: str = ""
+    record_id: str | None = None
 
     def to_json(self) -> bytes:
         record: dict[str, Any] = {
             "stage": self.stage,
             "reason": self.reason,
-            "detail": self.detail,
+            "detail": _printable(self.detail[:DEADLETTER_DETAIL_CHARS]),
             "origin": self.origin,
-            "key": self.key.decode("utf-8", "replace") if self.key else None,
+            "source": _printable(self.source[:DEADLETTER_DETAIL_CHARS]),
+            "record_id": _printable(self.record_id) if self.record_id else None,
+            "key": _printable(self.key[:1000].decode("utf-8", "replace")) if self.key else None,
             "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
-        value = self.value[:DEADLETTER_VALUE_BYTES]
-        if len(self.value) > len(value):
-            record["value_bytes"] = len(self.value)
-            record["value_sha256"] = hashlib.sha256(self.value).hexdigest()
-            record["value_truncated"] = True
-        try:
-            record["value"] = value.decode("utf-8")
-        except UnicodeDecodeError:
-            record["value_base64"] = base64.b64encode(value).decode()
+        record.update(_stored_value(self.value))
         return json.dumps(record, ensure_ascii=False).encode()
+
+    def with_origin(self, origin: str) -> DeadLetter:
+        return replace(self, origin=origin)
+
+    def minimal(self) -> DeadLetter:
+        """The same letter without its value, for when even the cut record was refused."""
+        return replace(self, value=b"", detail=f"{self.detail} (value not stored)")
+
+
+def _stored_value(value: bytes) -> dict[str, Any]:
+    """The value's fields of a dead letter: as text when it is UTF-8, else base64."""
+    try:
+        text: str | None = value.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        if _escaped_size(text) <= DEADLETTER_VALUE_BYTES:
+            return {"value": text}
+        low, high = 0, min(len(text), DEADLETTER_VALUE_BYTES)
+        while low < high:  # the longest prefix whose escaped form fits
+            middle = (low + high + 1) // 2
+            if _escaped_size(text[:middle]) <= DEADLETTER_VALUE_BYTES:
+                low = middle
+            else:
+                high = middle - 1
+        stored: dict[str, Any] = {"value": text[:low]}
+    else:
+        room = DEADLETTER_VALUE_BYTES // 4 * 3
+        if len(value) <= room:
+            return {"value_base64": base64.b64encode(value).decode()}
+        stored = {"value_base64": base64.b64encode(value[:room]).decode()}
+    stored.update(
+        value_bytes=len(value),
+        value_sha256=hashlib.sha256(value).hexdigest(),
+        value_truncated=True,
+    )
+    return stored
+
+
+def _escaped_size(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def _printable(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate (from an exception message) becomes '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -127,6 +196,9 @@ class Outcome:
 
     forward: list[Outgoing] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+    remember: dict[str, float] = field(default_factory=dict)
+    """De-duplication keys to store once ``forward`` is sent: a record that failed on the way
+    must not block its corrected resend as a duplicate."""
 
 
 class Handlers:
@@ -160,9 +232,20 @@ class Handlers:
         return analysis
 
     def dead(self, letter: DeadLetter) -> DeadLetter:
+        """Count and log ``letter``; its detail may quote an outside service, so is scrubbed."""
+        letter = replace(letter, detail=scrub(letter.detail))
         self.metrics.deadlettered.labels(letter.stage, letter.reason).inc()
         self.stats.deadlettered += 1
-        log.warning("dead-lettered at %s: %s: %s", letter.stage, letter.reason, letter.detail)
+        named = f" (record {letter.record_id!r})" if letter.record_id else ""
+        origin = f" from {letter.source}" if letter.source else ""
+        log.warning(
+            "dead-lettered at %s%s: %s: %s%s",
+            letter.stage,
+            origin,
+            letter.reason,
+            letter.detail,
+            scrub(named),
+        )
         return letter
 
     def triage(
@@ -179,7 +262,11 @@ class Handlers:
         try:
             article = parse_article(raw, default_source=None)
         except InvalidArticle as exc:
-            return Outcome(dead=[self.dead(DeadLetter("triage", exc.reason, exc.detail, raw))])
+            letter = DeadLetter(
+                "triage", exc.reason, exc.detail, raw, source=source, record_id=exc.record_id
+            )
+            return Outcome(dead=[self.dead(letter)])
+        self.stats.articles += 1
         keys = dedupe_keys(article)
         for key in keys:
             first = seen.get(key)
@@ -188,15 +275,13 @@ class Handlers:
                 self.metrics.duplicates.labels(kind).inc()
                 self.stats.duplicates += 1
                 return Outcome()
-        for key in keys:
-            seen[key] = moment
         topics = self._analysis(self.engine.current, article).topics
         envelope = {"article": article.to_dict(), "ingested_at": ingested_at, "source": source}
         forward = []
         for topic in topics:
             value = json.dumps({"topic": topic, **envelope}, ensure_ascii=False).encode()
             forward.append(Outgoing(topic.encode(), value))
-        return Outcome(forward=forward)
+        return Outcome(forward=forward, remember=dict.fromkeys(keys, moment))
 
     def detect(
         self,

@@ -1,5 +1,10 @@
 """``flashpoint run``: broker, topics, app, sinks and sources started in order and stopped
-in reverse, with ``--drain`` and graceful SIGTERM/SIGINT handling."""
+in reverse, with ``--drain`` and graceful SIGTERM/SIGINT handling.
+
+The exit code tells the truth about the run (:class:`ExitCode`): 0 only when every record
+read was published and every resulting alert delivered. The stats are written whatever
+the outcome, even when the hard stop deadline fires.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import signal
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,7 @@ from alerts.config.reload import LiveConfig
 from alerts.engine import Engine
 from alerts.errors import FlashpointError
 from alerts.metrics import Metrics
+from alerts.secrets import remember_environment
 from alerts.sinks.base import Sink, build_sinks, sink_factory
 from alerts.sinks.dispatch import Dispatcher
 from streams.agents import Topology, build_topology
@@ -31,7 +38,7 @@ from streams.broker import EmbeddedBroker
 from streams.pipeline import Handlers, RunStats, stats_json
 from streams.publisher import KafkaPublisher
 from streams.settings import Settings
-from streams.sources import HttpIngest, Source, build_sources
+from streams.sources import FeedSource, HttpIngest, Source, build_sources
 from streams.topics import ALERTS, ARTICLES, BY_TOPIC, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -40,6 +47,32 @@ ALERTS_OUT_SINK = "alerts-out"
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_QUIET_CHECKS = 10
 STREAM_TOPICS = frozenset({ARTICLES, BY_TOPIC, ALERTS})
+
+
+class ExitCode(IntEnum):
+    """What ``flashpoint`` exits with (README, docs/reliability.md)."""
+
+    OK = 0
+    CONFIG_ERROR = 1
+    """A rules file or setting is invalid (every problem printed)."""
+    ERROR = 2
+    """Flashpoint could not start or run: a broker, port, path or source it cannot use."""
+    INPUT_LOST = 3
+    """Some input was not stored: unreadable, refused by the broker, a dead letter the broker
+    refused, or records left unprocessed in the embedded broker's memory at stop."""
+    DELIVERY_FAILED = 4
+    """Every input was stored, but an alert could not be delivered (it is dead-lettered)."""
+    STOP_TIMEOUT = 5
+    """A stop took longer than its hard deadline; the process was ended."""
+
+
+def exit_code(stats: RunStats, *, unprocessed: bool = False) -> ExitCode:
+    """The truthful exit code for a run that ended with ``stats``."""
+    if stats.input_lost() or unprocessed:
+        return ExitCode.INPUT_LOST
+    if stats.failed:
+        return ExitCode.DELIVERY_FAILED
+    return ExitCode.OK
 
 
 @dataclass
@@ -63,22 +96,45 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
     settings = options.settings
     metrics = Metrics()
     stats = RunStats()
+    try:
+        return await _run(options, settings, metrics, stats, stop)
+    finally:
+        if options.stats_out:
+            await asyncio.to_thread(_write_stats, options.stats_out, stats)
+
+
+async def _run(
+    options: RunOptions,
+    settings: Settings,
+    metrics: Metrics,
+    stats: RunStats,
+    stop: asyncio.Event | None,
+) -> int:
+    # What the user named is checked before the slow start-up (rules compile, broker).
+    sources = build_sources(
+        list(options.sources),
+        metrics=metrics,
+        poll_interval=settings.poll_interval,
+        feed_limits=settings.feed_limits(),
+    )
+    if options.alerts_out:
+        await asyncio.to_thread(_check_writable, Path(options.alerts_out))
     live = LiveConfig(
         config_paths_from_env(list(options.config)),
         lambda config: Engine(config, metrics),
         metrics,
+        timeout=settings.reload_timeout,
     )
     live.load_initial()
-    sources = build_sources(
-        list(options.sources), metrics=metrics, poll_interval=settings.poll_interval
-    )
+    remember_environment(os.environ, _secret_variables(live))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    unprocessed = False
 
     def on_signal() -> None:
         if not stop.is_set():
             log.info("stopping: finishing what is in flight")
-            _arm_deadline(settings.shutdown_timeout + 10.0)
+            _arm_deadline(settings.shutdown_timeout + 10.0, stats, options.stats_out)
         stop.set()
 
     async with contextlib.AsyncExitStack() as stack:
@@ -132,21 +188,37 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
         await app.start()
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
 
-        publisher = KafkaPublisher(broker_url, metrics, stats)
+        publisher = KafkaPublisher(
+            broker_url, metrics, stats, request_timeout=settings.publish_timeout
+        )
         await publisher.start()
         stack.push_async_callback(publisher.stop)
+
+        async def readiness() -> dict[str, bool]:
+            try:
+                assigned = bool(app.consumer.assignment())
+            except Exception:  # not started, or rebalancing
+                assigned = False
+            return {"broker": await publisher.reachable(2.0), "consumers_assigned": assigned}
 
         listen = options.listen or settings.listen
         if listen:
             host, listen_port = _listen_address(listen)
             token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
-            ingest = HttpIngest(publisher, metrics, host=host, port=listen_port, token=token)
+            ingest = HttpIngest(
+                publisher,
+                metrics,
+                host=host,
+                port=listen_port,
+                token=token,
+                limits=settings.ingest_limits(),
+                readiness=readiness,
+            )
             try:
                 await ingest.start()
             except OSError as exc:
                 raise FlashpointError(f"cannot listen on {listen}: {exc.strerror}") from None
             stack.push_async_callback(ingest.stop)
-            log.info("accepting articles on http://%s:%d/articles", host, ingest.port)
 
         background = [
             asyncio.create_task(live.watch(stop), name="config-watch"),
@@ -162,7 +234,8 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
                     for task, source in zip(source_tasks, sources, strict=True)
                     if source.finite
                 ]
-                await _drain(finite_tasks, stats, stop)
+                feeds = [source for source in sources if isinstance(source, FeedSource)]
+                await _drain(finite_tasks, feeds, publisher, app, topology, stats, stop)
             else:
                 await stop.wait()
         finally:
@@ -170,10 +243,40 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
             for task in source_tasks + background:
                 task.cancel()
             await asyncio.gather(*source_tasks, *background, return_exceptions=True)
-    if options.stats_out:
-        await asyncio.to_thread(Path(options.stats_out).write_text, stats_json(stats) + "\n")
-    log.info("stopped: %s", stats.contract())
-    return 0
+            if embedded and stats.read:
+                unprocessed = not _settled(app, topology, stats)
+                if unprocessed:
+                    log.error(
+                        "stopping with records not yet through the pipeline; the embedded "
+                        "broker keeps them in memory only, so they are lost"
+                    )
+    code = exit_code(stats, unprocessed=unprocessed)
+    log.info("stopped: %s; exit %d (%s)", stats.contract(), code, code.name.lower())
+    return int(code)
+
+
+def _check_writable(path: Path) -> None:
+    """Raise a clear error unless ``path`` can be appended to (created if missing)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise FlashpointError(f"--alerts-out: cannot open {path}: {exc.strerror}") from None
+
+
+def _write_stats(path: str, stats: RunStats) -> None:
+    Path(path).write_text(stats_json(stats) + "\n")
+
+
+def _secret_variables(live: LiveConfig[Engine]) -> list[str]:
+    """Environment variables the configured sinks read credentials from."""
+    names: list[str] = []
+    for config in live.config.sinks.values():
+        for attribute in ("token_env", "webhook_env"):
+            value = getattr(config, attribute, None)
+            if isinstance(value, str):
+                names.append(value)
+    return names
 
 
 def _listen_address(text: str) -> tuple[str, int]:
@@ -184,17 +287,25 @@ def _listen_address(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def _arm_deadline(seconds: float) -> None:
-    """Exit the process if a graceful stop takes longer than ``seconds``.
+def _arm_deadline(seconds: float, stats: RunStats, stats_out: str | None) -> None:
+    """Exit the process if a graceful stop takes longer than ``seconds``, stats written.
 
     A faust worker stuck in start-up (a partition mismatch, say) can ignore stop requests
     for many minutes; a thread, unlike the event loop, still runs then.
     """
 
     def expire() -> None:
-        log.error("graceful stop took more than %gs; exiting now", seconds)
+        code = exit_code(stats)
+        if code is ExitCode.OK:
+            code = ExitCode.STOP_TIMEOUT
+        log.error("graceful stop took more than %gs; exiting now with %d", seconds, code)
+        if stats_out:
+            try:
+                _write_stats(stats_out, stats)
+            except OSError as exc:
+                log.error("cannot write %s: %s", stats_out, exc.strerror)
         logging.shutdown()
-        os._exit(1)
+        os._exit(int(code))
 
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
@@ -204,27 +315,68 @@ def _arm_deadline(seconds: float) -> None:
 async def _run_source(source: Source, publisher: KafkaPublisher) -> None:
     try:
         await source.run(publisher)
-        await publisher.flush()
     except asyncio.CancelledError:
         raise
-    except FlashpointError as exc:
-        log.error("source %s stopped: %s", source.name, exc)
-    except Exception:
+    except Exception as exc:  # a source that ends early lost the rest of its input
         log.exception("source %s failed", source.name)
+        publisher.unreadable(source.name, f"stopped early: {type(exc).__name__}: {exc}")
+    try:
+        await publisher.flush()
+    except FlashpointError as exc:
+        log.error("source %s: %s", source.name, exc)
 
 
-async def _drain(finite: list[asyncio.Task[None]], stats: RunStats, stop: asyncio.Event) -> None:
-    """Return once every finite source is done and every message went through every stage."""
-    if finite:
-        stopped = asyncio.create_task(stop.wait())
-        pending: set[asyncio.Task[Any]] = {*finite, stopped}
-        while not stop.is_set() and any(not task.done() for task in finite):
+async def _drain(
+    finite: list[asyncio.Task[None]],
+    feeds: list[FeedSource],
+    publisher: KafkaPublisher,
+    app: Any,
+    topology: Topology,
+    stats: RunStats,
+    stop: asyncio.Event,
+) -> None:
+    """Return once every finite source is done, each feed polled once, and every message
+    went through every stage."""
+    waits: list[asyncio.Future[Any]] = [*finite, *(f.first_poll for f in feeds)]
+    if waits:
+        stopped = asyncio.ensure_future(stop.wait())
+        pending: set[asyncio.Future[Any]] = {*waits, stopped}
+        while not stop.is_set() and any(not w.done() for w in waits):
             _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
+    for feed in feeds:
+        if feed.first_poll.done() and not feed.first_poll.result():
+            publisher.unreadable(feed.name, "the feed's first poll failed; nothing was read")
     quiet = 0
     while not stop.is_set() and quiet < DRAIN_QUIET_CHECKS:
-        quiet = quiet + 1 if stats.settled() else 0
+        quiet = quiet + 1 if _settled(app, topology, stats) else 0
         await asyncio.sleep(DRAIN_POLL_SECONDS)
+
+
+def _settled(app: Any, topology: Topology, stats: RunStats) -> bool:
+    """Every record read is stored, and every record in the stream topics' partitions this
+    worker holds has been handled, including any a previous run left unhandled."""
+    if not stats.intake_settled() or stats.in_flight:
+        return False  # sent on but not yet in the broker, so not yet in its high watermark
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # not started or rebalancing
+        return False
+    # Where faust started each partition: its committed offset (None: from the start).
+    started: dict[Any, int | None] = getattr(app.consumer, "_committed_offset", {})
+    held = [tp for tp in assignment if tp.topic in STREAM_TOPICS]
+    if not held:
+        return False
+    for tp in held:
+        highwater = app.consumer.highwater(tp)
+        if highwater is None or highwater < 0:
+            return False  # not fetched yet
+        done = topology.positions.get((tp.topic, tp.partition))
+        if done is None:
+            done = started.get(tp) or 0
+        if done < highwater:
+            return False
+    return True
 
 
 async def _start_sinks(sinks: dict[str, Sink], stack: contextlib.AsyncExitStack) -> None:

@@ -47,6 +47,11 @@ from alerts.errors import ConfigError
 
 ENV_VAR = "FLASHPOINT_CONFIG"
 MAX_FILE_BYTES = 1_000_000
+MAX_YAML_DEPTH = 64
+"""Nesting a rules file may use; PyYAML composes recursively, so depth costs stack."""
+MAX_YAML_VALUES = 200_000
+"""Values a file may expand to once aliases are resolved (a 454-byte alias bomb expands to
+hundreds of millions); the shipped rules have a few hundred."""
 GLOBAL_TOPIC = "global"
 
 Loc = tuple[str | int, ...]
@@ -167,12 +172,25 @@ def read_yaml(path: str | Path, problems: list[Problem]) -> YamlDocument | None:
 
 
 def parse_yaml(name: str, text: str, problems: list[Problem]) -> YamlDocument | None:
-    """Compose and construct one YAML document; syntax errors and duplicate keys are problems."""
+    """Compose and construct one YAML document; syntax errors and duplicate keys are problems.
+
+    Bounded before anything expands: nesting is checked on the event stream (which PyYAML
+    produces without recursion), and the values that aliases expand to are counted on the
+    node graph, each shared node once, before the duplicate-key check and construction.
+    """
     loader = yaml.SafeLoader(text)
     try:
+        too_deep = _too_deep(text)
+        if too_deep is not None:
+            problems.append(too_deep.named(name))
+            return None
         root = loader.get_single_node()
         if root is None:
             return YamlDocument(name, None, {})
+        oversized = _expansion_problem(root)
+        if oversized is not None:
+            problems.append(oversized.named(name))
+            return None
         problems.extend(_duplicate_keys(name, root))
         data = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
@@ -187,9 +205,75 @@ def parse_yaml(name: str, text: str, problems: list[Problem]) -> YamlDocument | 
     except yaml.YAMLError as exc:
         problems.append(Problem(name, 1, 1, "yaml", str(exc)))
         return None
+    except RecursionError:
+        problems.append(Problem(name, 1, 1, "yaml", "nested too deeply"))
+        return None
     finally:
         loader.dispose()
     return YamlDocument(name, root, data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unnamed:
+    """A problem found before the file's name is attached."""
+
+    mark: Any
+    """A ``yaml.Mark`` (pure or C loader), or None."""
+    message: str
+
+    def named(self, name: str) -> Problem:
+        line, column = (self.mark.line + 1, self.mark.column + 1) if self.mark else (1, 1)
+        return Problem(name, line, column, "yaml", self.message)
+
+
+def _too_deep(text: str) -> _Unnamed | None:
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return _Unnamed(event.start_mark, f"nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+def _expansion_problem(root: yaml.Node) -> _Unnamed | None:
+    """Too many values once aliases are expanded, or an alias inside itself."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _Recursive(node)
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        open_nodes.discard(key)
+        sizes[key] = total = min(total, MAX_YAML_VALUES + 1)
+        return total
+
+    try:
+        if size(root) > MAX_YAML_VALUES:
+            return _Unnamed(
+                root.start_mark,
+                f"aliases expand to more than {MAX_YAML_VALUES} values (an alias bomb?)",
+            )
+    except _Recursive as recursive:
+        return _Unnamed(recursive.node.start_mark, "an alias refers to a value it is inside")
+    return None
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+        super().__init__("recursive alias")
 
 
 def validation_problems(
@@ -469,28 +553,37 @@ def _walk(root: yaml.Node | None, loc: Loc, *, key: bool) -> tuple[yaml.Node | N
     return node, tuple(used)
 
 
-def _duplicate_keys(name: str, node: yaml.Node, loc: Loc = ()) -> Iterator[Problem]:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
-                continue
-            key = str(key_node.value)
-            mark = key_node.start_mark
-            if key in seen:
-                yield Problem(
-                    name,
-                    mark.line + 1,
-                    mark.column + 1,
-                    format_loc((*loc, key)),
-                    f"duplicate key {key!r} (first at line {seen[key]})",
-                )
-            else:
-                seen[key] = mark.line + 1
-            yield from _duplicate_keys(name, value_node, (*loc, key))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, child in enumerate(node.value):
-            yield from _duplicate_keys(name, child, (*loc, index))
+def _duplicate_keys(name: str, root: yaml.Node) -> Iterator[Problem]:
+    """Every key written twice in one mapping. Each node is checked once, where it is first
+    reached: an alias shares its node, so a value used a million times costs one check."""
+    checked: set[int] = set()
+    pending: list[tuple[yaml.Node, Loc]] = [(root, ())]
+    while pending:
+        node, loc = pending.pop()
+        if id(node) in checked:
+            continue
+        checked.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                    pending.append((value_node, loc))
+                    continue
+                key = str(key_node.value)
+                mark = key_node.start_mark
+                if key in seen:
+                    yield Problem(
+                        name,
+                        mark.line + 1,
+                        mark.column + 1,
+                        format_loc((*loc, key)),
+                        f"duplicate key {key!r} (first at line {seen[key]})",
+                    )
+                else:
+                    seen[key] = mark.line + 1
+                pending.append((value_node, (*loc, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend((child, (*loc, index)) for index, child in enumerate(node.value))
 
 
 # --- messages ------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 A reload reads, validates and compiles the new rule set in a worker thread, then swaps it
 in with one assignment, so articles in flight see either the old set or the new one. When
-the new files are invalid the last good rules keep running, every problem is logged and
-``flashpoint_config_reload_success`` drops to 0 until a good file arrives.
+the new files are invalid, or loading them takes longer than ``timeout``, the last good
+rules keep running, every problem is logged and ``flashpoint_config_reload_success``
+drops to 0 until a good file arrives; a later edit is loaded as usual. The thread is a
+daemon thread of its own: one that never finishes cannot hold up the next reload or exit.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,9 +39,15 @@ class LiveConfig(Generic[T]):
     problem, sets metrics."""
 
     def __init__(
-        self, paths: Sequence[Path], build: Callable[[Config], T], metrics: Metrics
+        self,
+        paths: Sequence[Path],
+        build: Callable[[Config], T],
+        metrics: Metrics,
+        *,
+        timeout: float = 60.0,
     ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.timeout = timeout
         self._build = build
         self._metrics = metrics
         self._current: T | None = None
@@ -61,9 +70,27 @@ class LiveConfig(Generic[T]):
         return self._config
 
     def load_initial(self) -> T:
-        """Load at start-up; a broken file raises ConfigError so the process fails loudly."""
+        """Load at start-up; a broken file, or one that takes longer than :attr:`timeout`,
+        raises ConfigError so the process fails loudly."""
+        log.info("loading rules from %s", ", ".join(map(str, self.paths)) or "the shipped defaults")
         fingerprint = self._read_fingerprint()
-        config, built = self._load()
+        outcome: list[tuple[Config, T] | BaseException] = []
+
+        def target() -> None:
+            try:
+                outcome.append(self._load())
+            except BaseException as exc:
+                outcome.append(exc)
+
+        loading = threading.Thread(target=target, name="flashpoint-rules", daemon=True)
+        loading.start()
+        loading.join(self.timeout)
+        if not outcome:
+            raise ConfigError([self._too_slow()])
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        config, built = result
         self._swap(config, built, fingerprint)
         return built
 
@@ -72,7 +99,11 @@ class LiveConfig(Generic[T]):
         async with self._lock:
             fingerprint = self._read_fingerprint()
             try:
-                config, built = await asyncio.to_thread(self._load)
+                config, built = await asyncio.wait_for(self._load_in_thread(), self.timeout)
+            except TimeoutError:
+                self._failed("rules reload abandoned, keeping the last good rules", [])
+                log.error("%s", self._too_slow())
+                return False
             except ConfigError as exc:
                 self._failed("rules reload rejected, keeping the last good rules", exc.problems)
                 return False
@@ -137,6 +168,36 @@ class LiveConfig(Generic[T]):
     def _load(self) -> tuple[Config, T]:
         config = load_config(self.paths)
         return config, self._build(config)
+
+    async def _load_in_thread(self) -> tuple[Config, T]:
+        loop = asyncio.get_running_loop()
+        loaded: asyncio.Future[tuple[Config, T]] = loop.create_future()
+
+        def deliver(result: tuple[Config, T] | None, error: BaseException | None) -> None:
+            if loaded.done():  # abandoned after the time limit
+                return
+            if error is not None:
+                loaded.set_exception(error)
+            else:
+                assert result is not None
+                loaded.set_result(result)
+
+        def target() -> None:
+            try:
+                result, error = self._load(), None
+            except BaseException as exc:
+                result, error = None, exc
+            try:
+                loop.call_soon_threadsafe(deliver, result, error)
+            except RuntimeError:  # the loop closed meanwhile
+                return
+
+        threading.Thread(target=target, name="flashpoint-reload", daemon=True).start()
+        return await loaded
+
+    def _too_slow(self) -> str:
+        files = ", ".join(map(str, self.paths)) or "the shipped defaults"
+        return f"{files}: loading the rules took longer than {self.timeout:g}s"
 
     def _swap(self, config: Config, built: T, fingerprint: str) -> None:
         self._current = built

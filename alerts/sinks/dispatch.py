@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from alerts.errors import RetriableSinkError, SinkError
 from alerts.metrics import Metrics
 from alerts.model import Alert
+from alerts.secrets import scrub
 from alerts.sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class Dispatcher:
         raise AssertionError("unreachable: the last attempt always returns")
 
     def _failed(self, alert: Alert, name: str, reason: str) -> tuple[bool, str]:
+        reason = scrub(reason)  # it quotes the sink's service, and is logged and dead-lettered
         self.metrics.deliveries.labels(sink=name, outcome="failed").inc()
         log.warning("alert %s: sink %r failed: %s", alert.id, name, reason)
         return False, reason

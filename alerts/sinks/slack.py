@@ -32,6 +32,7 @@ from alerts.config.models import SlackSinkConfig
 from alerts.errors import ConfigError, RetriableSinkError, SinkError
 from alerts.metrics import Metrics
 from alerts.model import Alert
+from alerts.secrets import scrub
 from alerts.sinks.blocks import alert_blocks, alert_metadata, fallback_text, mention_markup
 
 log = logging.getLogger(__name__)
@@ -314,7 +315,7 @@ class SlackSink:
             raise _Retriable("Slack webhook rate limited (HTTP 429)", "rate_limited")
         if status >= 500:
             raise _Retriable(f"Slack webhook answered HTTP {status}", "server_error")
-        body = (response.body or "").strip()[:100]
+        body = scrub((response.body or "").strip())[:100]  # an echo of the URL is cut out
         raise SinkError(f"Slack webhook rejected the message: HTTP {status} {body}".strip())
 
 
@@ -331,7 +332,7 @@ def _api_error(exc: SlackApiError) -> SinkError:
     response = exc.response
     status = response.status_code
     data = response.data if isinstance(response.data, dict) else {}
-    code = str(data.get("error") or "")[:100]
+    code = scrub(str(data.get("error") or ""))[:100]  # a server may echo the token
     if status == 429 or code in ("ratelimited", "rate_limited"):
         return _Retriable(f"Slack {POST_MESSAGE} rate limited (HTTP {status})", "rate_limited")
     if status >= 500:

@@ -11,15 +11,17 @@ from pathlib import Path
 
 from alerts.metrics import Metrics
 from streams.sources.base import Publisher, Source, SourceError
-from streams.sources.feeds import FeedSource
+from streams.sources.feeds import FeedLimits, FeedSource
 from streams.sources.files import FileSource
-from streams.sources.http import HttpIngest
+from streams.sources.http import HttpIngest, IngestLimits
 from streams.sources.stdin import StdinSource
 
 __all__ = [
+    "FeedLimits",
     "FeedSource",
     "FileSource",
     "HttpIngest",
+    "IngestLimits",
     "Publisher",
     "Source",
     "SourceError",
@@ -34,6 +36,7 @@ def build_sources(
     metrics: Metrics,
     poll_interval: float = 300.0,
     user_agent: str = "flashpoint/0.1",
+    feed_limits: FeedLimits | None = None,
 ) -> list[Source]:
     """One source per spec: a .jsonl/.json/.txt file, a folder of them, ``-``, or a feed URL.
 
@@ -49,7 +52,13 @@ def build_sources(
             sources.append(StdinSource(metrics))
         elif "://" in spec:
             sources.append(
-                FeedSource(spec, metrics, poll_interval=poll_interval, user_agent=user_agent)
+                FeedSource(
+                    spec,
+                    metrics,
+                    poll_interval=poll_interval,
+                    user_agent=user_agent,
+                    limits=feed_limits,
+                )
             )
         else:
             sources.append(FileSource(Path(spec), metrics))

@@ -4,7 +4,9 @@ Records are framed, never judged: an invalid line or document is published as it
 triage dead-letters it with the reason. Oversized records are still published, but no
 more than ``max_record_bytes + 1`` bytes of one are ever held in memory: that prefix is
 what gets published, and triage rejects it as ``too_large`` because it is over the limit.
-Files are read in chunks on a worker thread, so a big file never stalls the event loop.
+Files are opened and read off the event loop (:mod:`streams.sources.chunks`), so a big
+file or a FIFO nobody writes to never stalls it. A file that cannot be read is reported
+(:meth:`~streams.sources.base.Publisher.unreadable`) and the next file is read.
 """
 
 from __future__ import annotations
@@ -13,24 +15,28 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Iterator
+import re
+import stat
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from alerts.articles import MAX_RECORD_BYTES
 from alerts.metrics import Metrics
 from streams.sources.base import Publisher, SourceError, encode_record
+from streams.sources.chunks import open_for_reading, read_chunks
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".jsonl", ".json", ".txt")
-CHUNK_BYTES = 256 * 1024
 MAX_JSON_FILE_BYTES = 64 * 1024 * 1024
 """A ``.json`` file is parsed whole; past this size it is published as one oversized raw
 record (triage rejects it) and the log says to use JSON lines instead."""
 
 _BOM = b"\xef\xbb\xbf"
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +52,9 @@ class Line:
 class LineFramer:
     """Splits a byte stream into lines, holding at most ``limit + 1`` bytes of any line.
 
-    Blank lines are skipped, a trailing ``\\r`` and a leading UTF-8 BOM are removed; every
-    other byte is kept as read.
+    A line ends at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac files; JSON never holds a
+    raw CR). Blank lines are skipped and a leading UTF-8 BOM is removed; every other byte
+    is kept as read.
     """
 
     def __init__(self, limit: int = MAX_RECORD_BYTES) -> None:
@@ -55,16 +62,21 @@ class LineFramer:
         self._buffer = bytearray()
         self._truncated = False
         self._number = 0
+        self._after_cr = False
 
     def feed(self, chunk: bytes) -> list[Line]:
         """Take the next chunk; return the lines it completed."""
         lines: list[Line] = []
         start = 0
-        while (end := chunk.find(b"\n", start)) >= 0:
-            self._keep(chunk, start, end)
+        if self._after_cr and chunk.startswith(b"\n"):
+            start = 1  # the "\n" of a "\r\n" split between chunks
+        self._after_cr = False
+        for end in _LINE_END.finditer(chunk, start):
+            self._keep(chunk, start, end.start())
             self._emit(lines)
-            start = end + 1
+            start = end.end()
         self._keep(chunk, start, len(chunk))
+        self._after_cr = chunk.endswith(b"\r")
         return lines
 
     def close(self) -> list[Line]:
@@ -91,10 +103,8 @@ class LineFramer:
         self._truncated = False
         if self._number == 1:
             data = data.removeprefix(_BOM)
-        if not truncated:
-            data = data.removesuffix(b"\r")
-            if not data.strip():
-                return
+        if not truncated and not data.strip():
+            return
         lines.append(Line(self._number, data, truncated))
 
 
@@ -115,9 +125,14 @@ class FileSource:
         self.name = name
         self._metrics = metrics
         self._limit = max_record_bytes
-        if not self.path.exists():
-            raise SourceError(f"source {str(path)!r}: no such file or folder")
-        if self.path.is_file() and self.path.suffix.lower() not in SUFFIXES:
+        try:
+            mode = os.stat(self.path).st_mode  # never blocks, even on a FIFO
+        except FileNotFoundError:
+            raise SourceError(f"source {str(path)!r}: no such file or folder") from None
+        except OSError as exc:
+            raise SourceError(f"source {str(path)!r}: {exc.strerror or exc}") from None
+        self._folder = stat.S_ISDIR(mode)
+        if not self._folder and self.path.suffix.lower() not in SUFFIXES:
             raise SourceError(
                 f"source {str(path)!r}: unknown file type {self.path.suffix or '(none)'!r}; "
                 f"expected one of {', '.join(SUFFIXES)}"
@@ -125,12 +140,13 @@ class FileSource:
 
     def files(self) -> list[Path]:
         """The files this source reads, in the order it reads them."""
-        if not self.path.is_dir():
+        if not self._folder:
             return [self.path]
         return sorted(_walk(self.path), key=lambda p: p.relative_to(self.path).as_posix())
 
     async def run(self, publisher: Publisher) -> None:
-        """Publish every record of every file, then return."""
+        """Publish every record of every file, then return; a file that cannot be read is
+        reported and the next one read."""
         files = await asyncio.to_thread(self.files)
         if not files:
             log.warning("source %s: no .jsonl, .json or .txt files in %s", self.name, self.path)
@@ -138,27 +154,37 @@ class FileSource:
             try:
                 count = await self._read(path, publisher)
             except OSError as exc:
-                log.error("source %s: cannot read %s: %s", self.name, path, exc.strerror or exc)
-                self._metrics.source_errors.labels(source=self.name, reason="read_error").inc()
+                publisher.unreadable(self.name, f"cannot read {path}: {exc.strerror or exc}")
                 continue
             log.info("source %s: published %d records from %s", self.name, count, path)
 
     async def _read(self, path: Path, publisher: Publisher) -> int:
-        suffix = path.suffix.lower()
-        if suffix == ".jsonl":
-            return await self._read_lines(path, publisher)
-        if suffix == ".json":
-            return await self._read_json(path, publisher)
-        return await self._read_text(path, publisher)
+        fd = await open_for_reading(path)
+        try:
+            async with aclosing(read_chunks(fd)) as chunks:
+                suffix = path.suffix.lower()
+                if suffix == ".jsonl":
+                    return await self._read_lines(path, chunks, publisher)
+                if suffix == ".json":
+                    return await self._read_json(path, chunks, publisher)
+                return await self._read_text(path, chunks, publisher)
+        finally:
+            os.close(fd)
 
-    async def _read_lines(self, path: Path, publisher: Publisher) -> int:
+    async def _read_lines(
+        self, path: Path, chunks: AsyncIterator[bytes], publisher: Publisher
+    ) -> int:
         framer = LineFramer(self._limit)
         count = 0
-        with path.open("rb") as stream:
-            while chunk := await asyncio.to_thread(stream.read, CHUNK_BYTES):
+        try:
+            async for chunk in chunks:
                 for line in framer.feed(chunk):
                     await self._publish_line(publisher, path, line)
                     count += 1
+        except OSError as exc:  # what was read so far is published; the rest is lost
+            publisher.unreadable(
+                self.name, f"{path}: read failed after {count} records: {exc.strerror or exc}"
+            )
         for line in framer.close():
             await self._publish_line(publisher, path, line)
             count += 1
@@ -176,18 +202,19 @@ class FileSource:
             )
         await self._publish(publisher, line.data)
 
-    async def _read_json(self, path: Path, publisher: Publisher) -> int:
-        size, head = await asyncio.to_thread(_size_and_head, path, self._limit + 1)
-        if size > MAX_JSON_FILE_BYTES:
+    async def _read_json(
+        self, path: Path, chunks: AsyncIterator[bytes], publisher: Publisher
+    ) -> int:
+        data, whole = await _read_up_to(chunks, MAX_JSON_FILE_BYTES)
+        if not whole:
             log.error(
-                "%s: %d bytes is too big to parse as one JSON document; publishing it as one "
-                "oversized record (use JSON lines for large batches)",
+                "%s: over %d bytes, too big to parse as one JSON document; publishing it as "
+                "one oversized record (use JSON lines for large batches)",
                 path,
-                size,
+                MAX_JSON_FILE_BYTES,
             )
-            await self._publish(publisher, head)
+            await self._publish(publisher, data[: self._limit + 1])
             return 1
-        data = head if size <= self._limit else await asyncio.to_thread(path.read_bytes)
         data = data.removeprefix(_BOM)
         document = await asyncio.to_thread(_load_json, data)
         if not isinstance(document, list):
@@ -198,10 +225,12 @@ class FileSource:
             await self._publish(publisher, encode_record(element))
         return len(document)
 
-    async def _read_text(self, path: Path, publisher: Publisher) -> int:
-        size, head = await asyncio.to_thread(_size_and_head, path, self._limit + 1)
-        if size > self._limit:
-            log.warning("%s: %d bytes is over the record limit; triage rejects it", path, size)
+    async def _read_text(
+        self, path: Path, chunks: AsyncIterator[bytes], publisher: Publisher
+    ) -> int:
+        head, whole = await _read_up_to(chunks, self._limit)
+        if not whole:
+            log.warning("%s: over %d bytes, the record limit; triage rejects it", path, self._limit)
             await self._publish(publisher, head)
             return 1
         try:
@@ -228,19 +257,16 @@ def _load_json(data: bytes) -> Any:
         return None
 
 
-def _size_and_head(path: Path, limit: int) -> tuple[int, bytes]:
-    with path.open("rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
-        return size, _read_up_to(stream, limit)
-
-
-def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
+async def _read_up_to(chunks: AsyncIterator[bytes], limit: int) -> tuple[bytes, bool]:
+    """At most ``limit + 1`` bytes, and whether that was everything (no more than limit)."""
     parts: list[bytes] = []
-    left = limit
-    while left > 0 and (part := stream.read(min(left, CHUNK_BYTES))):
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
+    size = 0
+    async for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(parts)[: limit + 1], False
+    return b"".join(parts), True
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -248,7 +274,9 @@ def _walk(folder: Path) -> Iterator[Path]:
         dirs.sort()
         for name in names:
             path = Path(root, name)
-            if path.suffix.lower() in SUFFIXES:
-                yield path
-            else:
+            if path.suffix.lower() not in SUFFIXES:
                 log.debug("skipping %s: not a .jsonl, .json or .txt file", path)
+            elif path.is_symlink() or path.is_file():
+                yield path  # a broken or looping link is reported when it is opened
+            else:
+                log.debug("skipping %s: not a regular file (a FIFO or device)", path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +155,23 @@ async def test_triage_dead_letters_bad_records_and_keeps_going(
     )
 
 
+async def test_a_dead_letter_warning_names_the_feed_and_the_item(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = b"rss:news.example.org/world.xml"
+    bad = b'{"id": "urn:item:7", "title": "t", "body": "b", "published": "soon"}'
+    with caplog.at_level(logging.WARNING, logger="streams.pipeline"):
+        async with harness.topology.triage.test_context() as agent:
+            await agent.put(bad, headers={SOURCE_HEADER: feed})
+            await handled(harness, "triaged", 1)
+
+    [warning] = [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()]
+    assert "from rss:news.example.org/world.xml" in warning
+    assert "urn:item:7" in warning
+    letter = json.loads(harness.deadletter.records[0][1])
+    assert (letter["source"], letter["record_id"]) == (feed.decode(), "urn:item:7")
+
+
 async def test_detect_turns_the_story_into_escalation_and_commitment_alerts(
     harness: Harness,
 ) -> None:
@@ -234,3 +252,72 @@ async def test_a_sink_that_keeps_failing_dead_letters_the_alert_and_the_stream_g
         )
         == 1.0
     )
+
+
+PRODUCER_LIMIT = 1_000_000
+
+
+@dataclass
+class LimitedSent(Sent):
+    """Captures sends like :class:`Sent`, but refuses what the producer would refuse."""
+
+    fail: int = 0
+    """Refuse this many sends first, as a broker gone away."""
+
+    async def __call__(self, key: bytes | None = None, value: bytes = b"", **_: Any) -> None:
+        if self.fail > 0:
+            self.fail -= 1
+            raise ConnectionError("broker unavailable")
+        if len(value) > PRODUCER_LIMIT:
+            raise ValueError(f"message of {len(value)} bytes is over the producer's limit")
+        await super().__call__(key=key, value=value)
+
+
+async def test_a_dead_letter_always_fits_the_topic_and_is_counted_once(
+    harness: Harness,
+) -> None:
+    harness.topology.deadletter.send = harness.deadletter = LimitedSent()
+    escaped = b"\x01" * 170_000  # JSON writes each control byte as six: \u0001
+    async with harness.topology.triage.test_context() as agent:
+        await agent.put(escaped)
+        await agent.put(STORY)
+        await handled(harness, "triaged", 2)
+
+    [letter] = [json.loads(value) for _, value in harness.deadletter.records]
+    assert letter["reason"] == "invalid_json"
+    assert letter["value_truncated"] and letter["value_bytes"] == len(escaped)
+    assert letter["value"] == escaped[: len(letter["value"])].decode()
+    assert len(letter["value"]) > 10_000, "as much of the value as fits is kept"
+    assert harness.stats.deadlettered == 1
+    assert harness.by_topic.records, "the stream went on"
+
+
+async def test_a_dead_letter_the_broker_refuses_is_counted_as_lost_not_a_crash(
+    harness: Harness,
+) -> None:
+    harness.topology.deadletter.send = harness.deadletter = LimitedSent(fail=2)
+    async with harness.topology.triage.test_context() as agent:
+        await agent.put(b"{oops")
+        await agent.put(STORY)
+        await handled(harness, "triaged", 2)
+
+    assert harness.stats.deadlettered == 1
+    assert harness.stats.send_failed == 1
+    assert harness.stats.input_lost()
+    assert harness.by_topic.records, "the stream went on"
+
+
+async def test_an_article_that_failed_on_its_way_is_not_a_duplicate_when_resent(
+    harness: Harness,
+) -> None:
+    harness.topology.by_topic.send = harness.by_topic = LimitedSent(fail=1)
+    async with harness.topology.triage.test_context() as agent:
+        await agent.put(STORY)
+        await handled(harness, "triaged", 1)
+        await agent.put(STORY)  # the sender's resend of the same article
+        await handled(harness, "triaged", 2)
+
+    [letter] = [json.loads(value) for _, value in harness.deadletter.records]
+    assert letter["reason"] == "internal_error"
+    assert harness.by_topic.records, "the resend went through"
+    assert harness.stats.duplicates == 0

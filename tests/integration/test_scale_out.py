@@ -1,5 +1,5 @@
 """Scale-out as Kafka does it: two workers in one consumer group share the partitions, and
-when one stops the other takes its partitions over with their table state."""
+when one stops, or is killed, the other takes its partitions over with their table state."""
 
 from __future__ import annotations
 
@@ -57,10 +57,10 @@ class Worker:
             stderr=self._log_file,
         )
 
-    async def stop(self) -> int:
+    async def stop(self, signum: int = signal.SIGTERM) -> int:
         assert self.process is not None
         if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
         try:
             return await asyncio.wait_for(self.process.wait(), 60)
         finally:
@@ -72,8 +72,13 @@ class Worker:
         return [json.loads(line) for line in self.alerts_out.read_text().splitlines()]
 
 
+@pytest.mark.parametrize(
+    ("signum", "exit_code"),
+    [(signal.SIGTERM, 0), (signal.SIGKILL, -signal.SIGKILL)],
+    ids=["sigterm", "sigkill"],
+)
 async def test_two_workers_share_the_work_and_one_takes_over_for_the_other(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: EmbeddedBroker, tmp_path: Path, signum: int, exit_code: int
 ) -> None:
     workers = [Worker(broker, tmp_path, "one"), Worker(broker, tmp_path, "two")]
     articles = [json.loads(line) for line in SAMPLE_FEED.read_text().splitlines()]
@@ -102,7 +107,7 @@ async def test_two_workers_share_the_work_and_one_takes_over_for_the_other(
                 )
             )
             survivor = workers[1 - workers.index(holder)]
-            assert await holder.stop() == 0
+            assert await holder.stop(signum) == exit_code
             before = len(survivor.alerts())
             await _post(http, survivor.port, copy)
             await _settled(lambda: len(survivor.alerts()), minimum=before + 1)

@@ -62,6 +62,17 @@ def test_the_id_is_stable_across_tracking_tags_and_given_ids_win() -> None:
         (b"[" * (MAX_NESTING + 1) + b"]" * (MAX_NESTING + 1), "too_deep"),
         (b'{"title": "t", "body": "' + b"x" * 1_000_001 + b'"}', "too_large"),
         (json.dumps({"title": "t" * 1001, "body": "b"}).encode(), "too_large"),
+        # Lone surrogates: valid JSON escapes, but no UTF-8 encoder can write them.
+        (b'{"title": "x\\ud800", "body": "y"}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "extra": {"k\\udfff": 1}}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "tags": ["ok", "\\udbff"]}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "n": ' + b"7" * 5000 + b"}", "invalid_value"),
+        (b'{"title": "t", "body": "b", "url": "http://[::1"}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "url": "http://e.com:99999/"}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "url": "http:///no-host"}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "published": "0001-01-01T00:30:00+01:00"}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "published": "9999-12-31T23:30:00-01:00"}', "invalid_value"),
+        (b'{"title": "t", "body": "b", "published": "0999-05-01T00:00:00Z"}', "invalid_value"),
     ],
 )
 def test_bad_records_say_why(raw: bytes, reason: str) -> None:
@@ -69,6 +80,17 @@ def test_bad_records_say_why(raw: bytes, reason: str) -> None:
         parse_article(raw)
     assert caught.value.reason == reason
     assert caught.value.detail
+
+
+def test_a_surrogate_pair_escape_is_a_character_not_a_defect() -> None:
+    article = parse_article(b'{"title": "Flag \\ud83c\\uddef\\ud83c\\uddf5", "body": "b"}')
+    assert article.title == "Flag \U0001f1ef\U0001f1f5"
+
+
+def test_a_bad_record_names_itself_by_id_for_the_logs() -> None:
+    with pytest.raises(InvalidArticle) as caught:
+        parse_article(b'{"id": "wire-9", "title": "t", "body": "b", "url": "http://[::1"}')
+    assert caught.value.record_id == "wire-9"
 
 
 def test_nesting_inside_strings_does_not_count() -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from alerts.articles import parse_article
 from alerts.metrics import Metrics
-from streams.sources.feeds import FeedSource, entry_record, html_to_text
+from streams.sources.feeds import FeedLimits, FeedSource, entry_record, html_to_text
 from tests.support.sources import RecordingPublisher
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -111,6 +111,12 @@ async def server() -> AsyncIterator[FeedServer]:
     async def not_a_feed(request: web.Request) -> web.Response:
         return web.Response(text="this is not xml at all", content_type="text/plain")
 
+    async def entities(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == '"e1"':
+            return web.Response(status=304)
+        body = rss("n1").replace("Story n1", "Caf&eacute;&nbsp;talks")
+        return web.Response(text=body, content_type="text/xml", headers={"ETag": '"e1"'})
+
     async def truncated(request: web.Request) -> web.Response:
         body = rss("t1")
         return web.Response(text=body[: body.index("</item>")], content_type="text/xml")
@@ -130,6 +136,7 @@ async def server() -> AsyncIterator[FeedServer]:
         ("/busy", busy),
         ("/not-a-feed", not_a_feed),
         ("/truncated", truncated),
+        ("/entities", entities),
         ("/slow", slow),
         ("/huge", huge),
     ]:
@@ -144,16 +151,21 @@ async def server() -> AsyncIterator[FeedServer]:
     await runner.cleanup()
 
 
-def errors(metrics: Metrics, reason: str, source: str = "rss:127.0.0.1") -> float | None:
+def errors(metrics: Metrics, reason: str, feed: FeedSource) -> float | None:
     return metrics.registry.get_sample_value(
-        "flashpoint_source_errors_total", {"source": source, "reason": reason}
+        "flashpoint_source_errors_total", {"source": feed.name, "reason": reason}
     )
 
 
-def last_success(metrics: Metrics) -> float | None:
+def last_success(metrics: Metrics, feed: FeedSource) -> float | None:
     return metrics.registry.get_sample_value(
-        "flashpoint_source_last_success_timestamp_seconds", {"source": "rss:127.0.0.1"}
+        "flashpoint_source_last_success_timestamp_seconds", {"source": feed.name}
     )
+
+
+def guids(publisher: RecordingPublisher) -> list[str]:
+    """The items' own guids: a guid that is not a URL is published scoped by its feed."""
+    return [obj["id"].split(":", 1)[1] for obj in publisher.objects()]
 
 
 async def test_rss_entries_become_article_records_oldest_first(server: FeedServer) -> None:
@@ -163,25 +175,26 @@ async def test_rss_entries_become_article_records_oldest_first(server: FeedServe
 
     assert await feed.poll(publisher) == 2
 
-    assert feed.name == "rss:127.0.0.1"
+    assert feed.name == f"rss:{server.base.split('://')[1]}/rss"
+    ids = [obj["id"] for obj in publisher.objects()]
+    assert guids(publisher) == ["g1", "g2"]
     assert publisher.objects() == [
         {
-            "id": guid,
+            "id": ident,
             "title": f"Story {guid}",
             "body": "Coast guard vessels shadowed the convoy.\n\nOfficials gave no details.",
             "url": f"http://127.0.0.1/news/{guid}",
             "source": "Harbour Wire",
             "published": "2025-06-03T07:30:00Z",
         }
-        for guid in ("g1", "g2")
+        for ident, guid in zip(ids, ("g1", "g2"), strict=True)
     ]
-    assert {source for source, _ in publisher.records} == {"rss:127.0.0.1"}
-    assert parse_article(publisher.raw[0]).id == "g1"
+    assert {source for source, _ in publisher.records} == {feed.name}
+    assert parse_article(publisher.raw[0]).id == ids[0]
     assert (
-        metrics.registry.get_sample_value("flashpoint_articles_total", {"source": "rss:127.0.0.1"})
-        == 2
+        metrics.registry.get_sample_value("flashpoint_articles_total", {"source": feed.name}) == 2
     )
-    assert last_success(metrics) is not None
+    assert last_success(metrics, feed) is not None
     assert server.seen("/rss")[0]["User-Agent"] == "flashpoint-test/1"
 
 
@@ -190,7 +203,7 @@ async def test_second_poll_is_conditional_and_304_publishes_nothing(server: Feed
     feed = FeedSource(server.url("/rss"), metrics)
     publisher = RecordingPublisher()
     await feed.poll(publisher)
-    first_success = last_success(metrics)
+    first_success = last_success(metrics, feed)
 
     assert await feed.poll(publisher) == 0
 
@@ -199,9 +212,9 @@ async def test_second_poll_is_conditional_and_304_publishes_nothing(server: Feed
     assert second["If-Modified-Since"] == "Wed, 04 Jun 2025 10:00:00 GMT"
     assert "If-None-Match" not in server.seen("/rss")[0]
     assert len(publisher.records) == 2
-    assert last_success(metrics) is not None
+    assert last_success(metrics, feed) is not None
     assert first_success is not None
-    assert last_success(metrics) >= first_success  # type: ignore[operator]
+    assert last_success(metrics, feed) >= first_success  # type: ignore[operator]
 
 
 async def test_changed_feed_publishes_only_entries_not_seen_before(server: FeedServer) -> None:
@@ -212,20 +225,26 @@ async def test_changed_feed_publishes_only_entries_not_seen_before(server: FeedS
 
     assert await feed.poll(publisher) == 1
 
-    assert [obj["id"] for obj in publisher.objects()] == ["g1", "g2", "g3"]
+    assert guids(publisher) == ["g1", "g2", "g3"]
 
 
-async def test_remembered_ids_are_bounded(server: FeedServer) -> None:
+async def test_memory_is_bounded_but_keeps_every_item_the_feed_still_lists(
+    server: FeedServer,
+) -> None:
     feed = FeedSource(server.url("/rss"), Metrics(), remember=2)
     publisher = RecordingPublisher()
+    server.rss_body = rss("g4", "g3", "g2", "g1")  # more items than ``remember``
     await feed.poll(publisher)
-    server.rss_body, server.etag = rss("g4", "g3"), '"v2"'
+    server.etag = '"v2"'  # the same feed again, in full
+
+    assert await feed.poll(publisher) == 0
+
+    server.rss_body, server.etag = rss("g6", "g5"), '"v3"'
     await feed.poll(publisher)
-    server.rss_body, server.etag = rss("g2", "g1"), '"v3"'
+    server.rss_body, server.etag = rss("g2", "g1"), '"v4"'  # old items, long forgotten
 
     assert await feed.poll(publisher) == 2
-
-    assert [obj["id"] for obj in publisher.objects()] == ["g1", "g2", "g3", "g4", "g1", "g2"]
+    assert guids(publisher) == ["g1", "g2", "g3", "g4", "g5", "g6", "g1", "g2"]
 
 
 async def test_atom_entries_use_content_and_strip_html_only_when_html(server: FeedServer) -> None:
@@ -233,9 +252,9 @@ async def test_atom_entries_use_content_and_strip_html_only_when_html(server: Fe
 
     assert await FeedSource(server.url("/atom"), Metrics()).poll(publisher) == 2
 
-    by_id = {obj["id"]: obj for obj in publisher.objects()}
+    by_id = {obj["id"].split(":", 1)[1]: obj for obj in publisher.objects()}
     assert by_id["urn:uuid:entry-1"] == {
-        "id": "urn:uuid:entry-1",
+        "id": by_id["urn:uuid:entry-1"]["id"],
         "title": "Budget plan published",
         "body": "Spending\n\nOutlays rise over five years.",
         "url": "http://127.0.0.1/press/1",
@@ -252,13 +271,13 @@ async def test_server_error_is_counted_backed_off_and_recovered(server: FeedServ
     publisher = RecordingPublisher()
 
     assert await feed.poll(publisher) == 0
-    assert errors(metrics, "http_5xx") == 1
-    assert last_success(metrics) is None
+    assert errors(metrics, "http_5xx", feed) == 1
+    assert last_success(metrics, feed) is None
     assert feed.next_delay == 20.0
 
     assert await feed.poll(publisher) == 1
-    assert publisher.objects()[0]["id"] == "f1"
-    assert last_success(metrics) is not None
+    assert guids(publisher) == ["f1"]
+    assert last_success(metrics, feed) is not None
     assert feed.next_delay == 10.0
 
 
@@ -279,22 +298,25 @@ async def test_retry_after_is_honoured(server: FeedServer) -> None:
 
     await feed.poll(RecordingPublisher())
 
-    assert errors(metrics, "http_5xx") == 1
+    assert errors(metrics, "http_5xx", feed) == 1
     assert feed.next_delay == 120.0
 
 
 async def test_document_that_is_not_a_feed_is_counted_unparsable(server: FeedServer) -> None:
     metrics = Metrics()
     publisher = RecordingPublisher()
+    feed = FeedSource(server.url("/not-a-feed"), metrics)
 
-    assert await FeedSource(server.url("/not-a-feed"), metrics).poll(publisher) == 0
+    assert await feed.poll(publisher) == 0
 
-    assert errors(metrics, "unparsable") == 1
+    assert errors(metrics, "unparsable", feed) == 1
     assert publisher.records == []
-    assert last_success(metrics) is None
+    assert last_success(metrics, feed) is None
 
 
-async def test_malformed_xml_is_counted_and_refetched_in_full(server: FeedServer) -> None:
+async def test_malformed_xml_is_counted_once_per_version_and_its_items_published(
+    server: FeedServer,
+) -> None:
     metrics = Metrics()
     feed = FeedSource(server.url("/truncated"), metrics)
     publisher = RecordingPublisher()
@@ -302,8 +324,23 @@ async def test_malformed_xml_is_counted_and_refetched_in_full(server: FeedServer
     await feed.poll(publisher)
     await feed.poll(publisher)
 
-    assert errors(metrics, "malformed") == 2
-    assert [obj.get("id") for obj in publisher.objects()] == ["t1"]
+    assert errors(metrics, "malformed", feed) == 1
+    assert guids(publisher) == ["t1"]
+
+
+async def test_html_entities_are_not_malformed_and_keep_the_conditional_get(
+    server: FeedServer,
+) -> None:
+    metrics = Metrics()
+    feed = FeedSource(server.url("/entities"), metrics)
+    publisher = RecordingPublisher()
+
+    assert await feed.poll(publisher) == 1
+    assert await feed.poll(publisher) == 0
+
+    assert publisher.objects()[0]["title"] == "Caf\u00e9\u00a0talks"
+    assert server.seen("/entities")[1].get("If-None-Match") == '"e1"'
+    assert errors(metrics, "malformed", feed) is None
 
 
 async def test_timeout_and_refused_connection_are_counted(server: FeedServer) -> None:
@@ -312,20 +349,23 @@ async def test_timeout_and_refused_connection_are_counted(server: FeedServer) ->
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
 
-    await FeedSource(server.url("/slow"), metrics, timeout=0.2).poll(RecordingPublisher())
-    await FeedSource(f"http://127.0.0.1:{closed_port}/rss", metrics).poll(RecordingPublisher())
+    slow = FeedSource(server.url("/slow"), metrics, limits=FeedLimits(timeout=0.2))
+    refused = FeedSource(f"http://127.0.0.1:{closed_port}/rss", metrics)
+    await slow.poll(RecordingPublisher())
+    await refused.poll(RecordingPublisher())
 
-    assert errors(metrics, "timeout") == 1
-    assert errors(metrics, "connection") == 1
+    assert errors(metrics, "timeout", slow) == 1
+    assert errors(metrics, "connection", refused) == 1
 
 
 async def test_feed_over_the_size_limit_is_refused(server: FeedServer) -> None:
     metrics = Metrics()
     publisher = RecordingPublisher()
 
-    await FeedSource(server.url("/huge"), metrics, max_feed_bytes=4096).poll(publisher)
+    feed = FeedSource(server.url("/huge"), metrics, limits=FeedLimits(max_bytes=4096))
+    await feed.poll(publisher)
 
-    assert errors(metrics, "too_large") == 1
+    assert errors(metrics, "too_large", feed) == 1
     assert publisher.records == []
 
 
@@ -333,14 +373,13 @@ async def test_publish_failure_keeps_the_feed_unconfirmed_for_the_next_poll(
     server: FeedServer,
 ) -> None:
     feed = FeedSource(server.url("/rss"), Metrics())
-    with pytest.raises(ConnectionError):
-        await feed.poll(RecordingPublisher(fail_after=1))
+    assert await feed.poll(RecordingPublisher(fail_after=1)) == 1  # g1 stored, g2 refused
     publisher = RecordingPublisher()
 
     assert await feed.poll(publisher) == 1
 
     assert "If-None-Match" not in server.seen("/rss")[1]
-    assert [obj["id"] for obj in publisher.objects()] == ["g2"]
+    assert guids(publisher) == ["g2"]
 
 
 async def test_run_polls_until_cancelled(server: FeedServer) -> None:
@@ -361,12 +400,14 @@ async def test_run_polls_until_cancelled(server: FeedServer) -> None:
     assert len(publisher.records) == 2
 
 
-async def test_run_survives_a_failing_publisher(server: FeedServer) -> None:
-    metrics = Metrics()
-    feed = FeedSource(server.url("/rss"), metrics, poll_interval=0.01, max_backoff=0.01)
-    task = asyncio.create_task(feed.run(RecordingPublisher(fail_after=0)))
+async def test_run_survives_a_failing_publisher_and_retries_the_items(
+    server: FeedServer,
+) -> None:
+    feed = FeedSource(server.url("/rss"), Metrics(), poll_interval=0.01, max_backoff=0.01)
+    publisher = RecordingPublisher(fail_after=0)
+    task = asyncio.create_task(feed.run(publisher))
     for _ in range(300):
-        if (errors(metrics, "internal") or 0) >= 2:
+        if len(publisher.refused) >= 4:
             break
         await asyncio.sleep(0.01)
 
@@ -374,7 +415,8 @@ async def test_run_survives_a_failing_publisher(server: FeedServer) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert (errors(metrics, "internal") or 0) >= 2
+    assert len(publisher.refused) >= 4, "each poll offers the refused items again"
+    assert all(not headers.get("If-None-Match") for headers in server.seen("/rss"))
 
 
 def test_long_entry_ids_are_replaced_by_a_stable_digest_triage_accepts() -> None:

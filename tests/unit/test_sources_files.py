@@ -172,21 +172,18 @@ async def test_folder_is_read_recursively_in_name_order_skipping_other_files(
     assert articles_count(metrics, "file") == 3
 
 
-async def test_file_that_vanishes_before_reading_is_counted_not_fatal(tmp_path: Path) -> None:
+async def test_file_that_vanishes_before_reading_is_reported_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "gone.jsonl"
     path.write_bytes(GOOD + b"\n")
-    metrics = Metrics()
-    source = FileSource(path, metrics)
+    source = FileSource(path, Metrics())
     path.unlink()
+    publisher = RecordingPublisher()
 
-    await source.run(RecordingPublisher())
+    await source.run(publisher)
 
-    assert (
-        metrics.registry.get_sample_value(
-            "flashpoint_source_errors_total", {"source": "file", "reason": "read_error"}
-        )
-        == 1
-    )
+    assert publisher.unreadable_input == [
+        ("file", f"cannot read {path}: No such file or directory")
+    ]
 
 
 def test_build_sources_names_the_spec_it_cannot_use(tmp_path: Path) -> None:
@@ -204,6 +201,23 @@ def test_build_sources_names_the_spec_it_cannot_use(tmp_path: Path) -> None:
     assert issubclass(SourceError, FlashpointError)
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "http://[::1",
+        "http://reader:hunter2-secret@[::1",
+        "https://reader:hunter2-secret@feeds.example.org:99999/rss",
+        "http://reader:hunter2-secret@/no-host",
+    ],
+)
+def test_a_bad_feed_url_is_a_clear_error_without_its_credentials(spec: str) -> None:
+    with pytest.raises(SourceError) as caught:
+        build_sources([spec], metrics=Metrics())
+
+    assert "hunter2-secret" not in str(caught.value)
+    assert str(caught.value).startswith("source ")
+
+
 def test_build_sources_makes_one_source_per_spec(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_bytes(b"")
     sources = build_sources(
@@ -216,7 +230,7 @@ def test_build_sources_makes_one_source_per_spec(tmp_path: Path) -> None:
         ("file", True),
         ("file", True),
         ("stdin", True),
-        ("rss:news.example.org", False),
+        ("rss:news.example.org/world/rss", False),
     ]
     assert isinstance(sources[3], FeedSource)
     assert sources[3].poll_interval == 60.0
