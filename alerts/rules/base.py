@@ -80,6 +80,9 @@ class Rule(ABC, Generic[RuleConfigT]):
     type: ClassVar[str]
     after_others: ClassVar[bool] = False
     """True for rules that read what other rules did to this article (frequency)."""
+    only_on_match: ClassVar[bool] = False
+    """True for rules that can raise nothing unless the analysis holds matches of their own
+    (keyword): the engine evaluates them only then, so idle rules cost nothing."""
     scope: ClassVar[str] = "story"
     """``story``: alert about the article, on its primary watch topic only. ``topic``: keep
     state for every topic the article is about (escalation levels, frequencies)."""
