@@ -101,6 +101,22 @@ def config_paths_from_env(cli_paths: Sequence[str]) -> list[Path]:
     return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
 
 
+def config_files(paths: Sequence[str | Path]) -> list[Path]:
+    """``paths`` with each directory replaced by the ``*.yaml`` files in it, sorted by name.
+
+    A large rule set is easier to keep as many files (one per desk, per region); sorted
+    order makes the merge, and so which of two same-named rules wins, predictable.
+    """
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(p for p in path.glob("*.yaml") if p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
 def defaults_path() -> str:
     """Where the shipped rules live (shown in messages about them)."""
     return str(resources.files("alerts.config").joinpath("defaults.yaml"))
@@ -113,12 +129,17 @@ def shipped_document(problems: list[Problem]) -> YamlDocument | None:
 
 
 def load_config(user_files: Sequence[str | Path] = (), *, include_defaults: bool = True) -> Config:
-    """The shipped defaults merged with ``user_files`` in order; every problem raised at once."""
+    """The shipped defaults merged with ``user_files`` in order (a directory: its ``*.yaml``
+    files, sorted); every problem raised at once."""
     problems: list[Problem] = []
     documents: list[YamlDocument | None] = []
     if include_defaults:
         documents.append(shipped_document(problems))
-    documents += [read_yaml(path, problems) for path in user_files]
+    for path in user_files:
+        if Path(path).is_dir() and not config_files([path]):
+            problems.append(Problem(str(path), 1, 1, "file", "directory holds no *.yaml files"))
+            documents.append(None)
+    documents += [read_yaml(path, problems) for path in config_files(user_files)]
     return load_documents(documents, problems)
 
 
