@@ -25,7 +25,7 @@ from alerts.metrics import Metrics
 from alerts.model import Alert
 from alerts.rules import Analysis
 from alerts.sinks.dispatch import Dispatcher
-from alerts.state import TopicState
+from alerts.state import StoredState
 
 log = logging.getLogger(__name__)
 
@@ -221,12 +221,10 @@ class Handlers:
         engine = self.engine.current
         analysis = self._analysis(engine, article)
         self.stats.matches += analysis.match_count
-        stored = states.get(topic)
-        state = TopicState.from_dict(stored)
+        stored = StoredState(states, topic)
+        state = stored.load(stories=analysis.has_signal)  # only a signal can add a story
         alerts = engine.decide(topic, analysis, state, moment)
-        updated = state.to_dict()
-        if updated != stored:  # most news changes nothing: skip the changelog write
-            states[topic] = updated
+        stored.save(state)  # most news changes nothing, and writes nothing
         self.stats.alerts += len(alerts)
         forward = []
         for alert in alerts:

@@ -167,8 +167,8 @@ async def test_detect_turns_the_story_into_escalation_and_commitment_alerts(
     kinds = sorted(a["kind"] for a in alerts)
     assert "escalation" in kinds and "commitment" in kinds
     assert len(kinds) == len(set(kinds)), "the repeated article raised nothing new"
-    state = harness.topology.topic_state["china-japan"]
-    assert state["levels"]["escalation"] in ("warning", "critical")
+    levels = harness.topology.topic_state["china-japan/levels"]
+    assert levels["escalation"] in ("warning", "critical")
 
 
 async def test_detect_dead_letters_an_envelope_it_cannot_read(harness: Harness) -> None:
