@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from alerts.articles import parse_article
+from alerts.articles import Article, parse_article
 from alerts.errors import BrokerError, InvalidArticle
 from alerts.metrics import Metrics
 from streams.agents import INGESTED_AT_HEADER, SOURCE_HEADER
@@ -26,7 +27,16 @@ class KafkaPublisher:
     the reason, so nothing is lost and validation happens in one place.
     """
 
-    def __init__(self, broker_url: str, metrics: Metrics, stats: RunStats) -> None:
+    def __init__(
+        self,
+        broker_url: str,
+        metrics: Metrics,
+        stats: RunStats,
+        *,
+        lane: Callable[[Article], str] | None = None,
+    ) -> None:
+        """``lane`` picks the topic an article goes to (the off-topic lane for articles
+        about no watch topic, see :mod:`streams.agents`); by default ``flashpoint.articles``."""
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers(broker_url),
             linger_ms=0,
@@ -35,6 +45,7 @@ class KafkaPublisher:
         )
         self._metrics = metrics
         self._stats = stats
+        self._lane = lane
         self._pending: set[asyncio.Future[Any]] = set()
         self._failed = 0
 
@@ -54,8 +65,12 @@ class KafkaPublisher:
         Not waiting for each acknowledgement keeps a file source from being bound by the
         broker's round trip; the producer still applies back-pressure when its buffer fills.
         """
+        topic = ARTICLES
         try:
-            key: bytes | None = parse_article(raw).id.encode()
+            article = parse_article(raw)
+            key: bytes | None = article.id.encode()
+            if self._lane is not None:
+                topic = self._lane(article)
         except InvalidArticle:
             key = None
         headers = [
@@ -64,7 +79,7 @@ class KafkaPublisher:
         ]
         self._stats.published += 1
         self._stats.articles += 1
-        delivery = await self._producer.send(ARTICLES, raw, key=key, headers=headers)
+        delivery = await self._producer.send(topic, raw, key=key, headers=headers)
         self._pending.add(delivery)
         delivery.add_done_callback(lambda done: self._settle(done, source))
 

@@ -17,6 +17,7 @@ from typing import Any
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import start_http_server
 
+from alerts.articles import Article
 from alerts.config.loader import config_paths_from_env
 from alerts.config.models import JsonlSinkConfig
 from alerts.config.reload import LiveConfig
@@ -25,6 +26,7 @@ from alerts.errors import FlashpointError
 from alerts.metrics import Metrics
 from alerts.sinks.base import Sink, build_sinks, sink_factory
 from alerts.sinks.dispatch import Dispatcher
+from alerts.topics import GLOBAL_TOPIC
 from streams.agents import Topology, build_topology
 from streams.app import create_app
 from streams.broker import EmbeddedBroker
@@ -32,14 +34,14 @@ from streams.pipeline import Handlers, RunStats, stats_json
 from streams.publisher import KafkaPublisher
 from streams.settings import Settings
 from streams.sources import HttpIngest, Source, build_sources
-from streams.topics import ALERTS, ARTICLES, BY_TOPIC, ensure_topics
+from streams.topics import ARTICLES, ARTICLES_GLOBAL, STREAMS, ensure_topics
 
 log = logging.getLogger(__name__)
 
 ALERTS_OUT_SINK = "alerts-out"
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_QUIET_CHECKS = 10
-STREAM_TOPICS = frozenset({ARTICLES, BY_TOPIC, ALERTS})
+STREAM_TOPICS = frozenset(STREAMS)
 
 
 @dataclass
@@ -132,7 +134,13 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
         await app.start()
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
 
-        publisher = KafkaPublisher(broker_url, metrics, stats)
+        def lane(article: Article) -> str:
+            """Where an article queues: classifying costs one Hyperscan pass of the title
+            and body, and keeps a flood of off-topic news out of the watch-topic lane."""
+            topics = live.current.topics_of(article)
+            return ARTICLES_GLOBAL if topics == [GLOBAL_TOPIC] else ARTICLES
+
+        publisher = KafkaPublisher(broker_url, metrics, stats, lane=lane)
         await publisher.start()
         stack.push_async_callback(publisher.stop)
 

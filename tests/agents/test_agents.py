@@ -48,6 +48,7 @@ class Harness:
     stats: RunStats
     metrics: Metrics
     by_topic: Sent
+    by_topic_global: Sent
     alerts: Sent
     deadletter: Sent
     alerts_file: Any
@@ -61,12 +62,15 @@ def build_harness(sinks: dict[str, Any], alerts_file: Any, metrics: Metrics) -> 
     handlers = Handlers(Fixed(engine), dispatcher, metrics, stats, always_sinks=list(sinks))
     app = create_app(Settings(partitions=1), "kafka://127.0.0.1:1", embedded=True)
     topology = build_topology(app, handlers, 1)
-    by_topic, alerts, deadletter = Sent(), Sent(), Sent()
+    by_topic, by_topic_global, alerts, deadletter = Sent(), Sent(), Sent(), Sent()
     # The agents forward with topic.send; capture what they send instead of producing.
     topology.by_topic.send = by_topic
+    topology.by_topic_global.send = by_topic_global
     topology.alerts.send = alerts
     topology.deadletter.send = deadletter
-    return Harness(topology, stats, metrics, by_topic, alerts, deadletter, alerts_file)
+    return Harness(
+        topology, stats, metrics, by_topic, by_topic_global, alerts, deadletter, alerts_file
+    )
 
 
 async def handled(harness: Harness, counter: str, count: int) -> None:
@@ -111,6 +115,29 @@ async def test_triage_keys_the_story_by_watch_topic(harness: Harness) -> None:
     envelope = json.loads(harness.by_topic.records[0][1])
     assert envelope["article"]["title"].startswith("Japan and China")
     assert envelope["ingested_at"] == 1700000000.0 and envelope["source"] == "file"
+
+
+async def test_off_topic_articles_take_the_global_lane_from_either_entrance(
+    harness: Harness,
+) -> None:
+    quiet = json.dumps({"id": "q1", "title": "Harvest", "body": "A record corn crop."}).encode()
+    again = json.dumps({"id": "q2", "title": "Markets", "body": "Shares rose on Tuesday."})
+    async with harness.topology.triage_global.test_context() as agent:
+        await agent.put(quiet)
+        await agent.put(STORY)  # classified again: a config reload may have made it on-topic
+        await handled(harness, "triaged", 2)
+    async with harness.topology.triage.test_context() as agent:
+        await agent.put(again.encode())  # from a producer of its own, not our publisher
+        await handled(harness, "triaged", 3)
+    assert [key for key, _ in harness.by_topic_global.records] == [b"global", b"global"]
+    assert b"china-japan" in [key for key, _ in harness.by_topic.records]
+
+    envelope = json.loads(harness.by_topic_global.records[0][1])
+    async with harness.topology.detect_global.test_context() as agent:
+        await agent.put(json.dumps(envelope).encode(), key=b"global")
+        await handled(harness, "detected", 1)
+    assert harness.alerts.records == []
+    assert dict(harness.topology.global_state) == {}  # nothing raised, nothing written
 
 
 async def test_triage_drops_the_same_article_sent_twice(harness: Harness) -> None:
