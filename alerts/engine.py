@@ -208,6 +208,16 @@ class Engine:
                 self.metrics.suppressed.labels(alert.rule, reason).inc()
         return admitted
 
+    def raises_nothing(self, topic: str, analysis: Analysis) -> bool:
+        """True when :meth:`decide` on ``topic`` would raise no alert and change no state:
+        no rule that applies there matched, and none acts on quiet articles. Such an
+        article (most off-topic news) can skip the topic's state altogether."""
+        primary = not analysis.topics or analysis.topics[0] == topic
+        for rule in self._rules(topic, primary, analysis):
+            if not rule.needs_signal or analysis.matches_for(rule.name, rule.type):
+                return False
+        return True
+
     def _rules(self, topic: str, primary: bool, analysis: Analysis) -> list[Rule[Any]]:
         """The rules to evaluate, in config order: those that run on every article of the
         topic, plus the rules (keyword) whose patterns this article matched. Nothing here

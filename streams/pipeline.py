@@ -26,6 +26,7 @@ from alerts.model import Alert
 from alerts.rules import Analysis
 from alerts.sinks.dispatch import Dispatcher
 from alerts.state import StoredState
+from alerts.topics import GLOBAL_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,15 @@ class Handlers:
                 return Outcome()
         for key in keys:
             seen[key] = moment
-        topics = self.engine.current.topics_of(article)
+        engine = self.engine.current
+        topics = engine.topics_of(article)
+        if topics == [GLOBAL_TOPIC]:
+            # Most of a general feed is about no watch topic and matches no rule: analysed
+            # here, where articles spread over every partition and worker, it goes no further.
+            analysis = self._analysis(engine, article)
+            self.stats.matches += analysis.match_count
+            if engine.raises_nothing(GLOBAL_TOPIC, analysis):
+                return Outcome()
         envelope = {"article": article.to_dict(), "ingested_at": ingested_at, "source": source}
         forward = []
         for topic in topics:
@@ -220,7 +229,10 @@ class Handlers:
             )
         engine = self.engine.current
         analysis = self._analysis(engine, article)
-        self.stats.matches += analysis.match_count
+        if topic != GLOBAL_TOPIC:  # counted in triage
+            self.stats.matches += analysis.match_count
+        if engine.raises_nothing(topic, analysis):
+            return Outcome()
         stored = StoredState(states, topic)
         state = stored.load(stories=analysis.has_signal)  # only a signal can add a story
         alerts = engine.decide(topic, analysis, state, moment)

@@ -82,6 +82,9 @@ class KafkaPublisher:
         delivery = await self._producer.send(topic, raw, key=key, headers=headers)
         self._pending.add(delivery)
         delivery.add_done_callback(lambda done: self._settle(done, source))
+        # send() returns without yielding while the producer's buffer has room, so a long
+        # file or feed would otherwise hold the event loop until it is all queued.
+        await asyncio.sleep(0)
 
     async def flush(self) -> None:
         """Return once every record published so far is acknowledged; raise

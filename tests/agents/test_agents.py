@@ -117,27 +117,34 @@ async def test_triage_keys_the_story_by_watch_topic(harness: Harness) -> None:
     assert envelope["ingested_at"] == 1700000000.0 and envelope["source"] == "file"
 
 
-async def test_off_topic_articles_take_the_global_lane_from_either_entrance(
+async def test_off_topic_articles_take_the_global_lane_and_quiet_ones_stop_at_triage(
     harness: Harness,
 ) -> None:
-    quiet = json.dumps({"id": "q1", "title": "Harvest", "body": "A record corn crop."}).encode()
-    again = json.dumps({"id": "q2", "title": "Markets", "body": "Shares rose on Tuesday."})
+    def record(n: int, title: str, body: str) -> bytes:
+        return json.dumps({"id": f"q{n}", "title": title, "body": body}).encode()
+
+    quiet = record(1, "Harvest", "Farmers in Iowa expect a record corn crop this year.")
+    balloon = record(2, "Odd sky", "Farmers in Iowa photographed what looked like a spy balloon.")
+    market = record(3, "Markets", "Shares rose in Frankfurt on Tuesday.")
     async with harness.topology.triage_global.test_context() as agent:
         await agent.put(quiet)
+        await agent.put(balloon)
         await agent.put(STORY)  # classified again: a config reload may have made it on-topic
-        await handled(harness, "triaged", 2)
-    async with harness.topology.triage.test_context() as agent:
-        await agent.put(again.encode())  # from a producer of its own, not our publisher
         await handled(harness, "triaged", 3)
-    assert [key for key, _ in harness.by_topic_global.records] == [b"global", b"global"]
+    async with harness.topology.triage.test_context() as agent:
+        await agent.put(market)  # from a producer of its own, not through our publisher
+        await handled(harness, "triaged", 4)
+    [(key, value)] = harness.by_topic_global.records
+    assert key == b"global" and json.loads(value)["article"]["id"] == "q2"
     assert b"china-japan" in [key for key, _ in harness.by_topic.records]
 
-    envelope = json.loads(harness.by_topic_global.records[0][1])
     async with harness.topology.detect_global.test_context() as agent:
-        await agent.put(json.dumps(envelope).encode(), key=b"global")
+        await agent.put(value, key=b"global")
         await handled(harness, "detected", 1)
-    assert harness.alerts.records == []
-    assert dict(harness.topology.global_state) == {}  # nothing raised, nothing written
+    [(_, raised)] = harness.alerts.records
+    alert = json.loads(raised)["alert"]
+    assert (alert["rule"], alert["topic"]) == ("spy-balloon", "global")
+    assert "global/story/q2" in harness.topology.global_state
 
 
 async def test_triage_drops_the_same_article_sent_twice(harness: Harness) -> None:
