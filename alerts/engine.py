@@ -93,6 +93,12 @@ def _escalation_detector(levels: EscalationLevels) -> EscalationDetector:
     return EscalationDetector(levels)
 
 
+@functools.lru_cache(maxsize=64)
+def _signature(text: str) -> str:
+    """An article fanned out to several topics is signed once, not once per topic."""
+    return signature(text)
+
+
 @functools.lru_cache(maxsize=1)
 def _commitment_detector() -> CommitmentDetector:
     return CommitmentDetector()
@@ -247,7 +253,7 @@ class Engine:
         source = article.source or "unknown"
         if not analysis.has_signal:
             return Story(article.id, "", now, [source]), False, False
-        sig = signature(article.text)
+        sig = _signature(article.text)
         for story in state.stories:
             if story.id == article.id or is_near_duplicate(sig, story.signature):
                 new_source = source not in story.sources
