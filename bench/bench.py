@@ -56,6 +56,8 @@ MATCHER_PASSES = 3
 NAIVE_COUNTS = (10, 100, 1000)
 NAIVE_ARTICLES = 300
 """The naive loop runs over the first articles only: at 1,000 rules it is that slow."""
+DETECT_PROCESS_COPIES = 10
+"""``flashpoint detect`` reads the corpus ten times over, so start-up does not swamp it."""
 STEADY_RATE = 200.0
 STEADY_ARTICLES = 1000
 NEW_STORY_EVERY = 5
@@ -851,29 +853,44 @@ def part_detect_process(workdir: Path) -> Result:
     command = [str(Path(sys.executable).parent / "flashpoint"), "detect"]
     empty = workdir / "empty.jsonl"
     empty.write_text("")
-    corpus_file = workdir / "corpus.jsonl"
-    count = len(corpus_file.read_text().splitlines())
+    lines = (workdir / "corpus.jsonl").read_text().splitlines()
+    corpus_file = workdir / "detect.jsonl"
+    with corpus_file.open("w") as out:
+        for n in range(DETECT_PROCESS_COPIES * len(lines)):
+            record = json.loads(lines[n % len(lines)])
+            record["id"] = f"detect-{n:05d}"
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    count = DETECT_PROCESS_COPIES * len(lines)
 
-    def timed(path: Path) -> float:
+    def timed(path: Path) -> tuple[float, float]:
+        """Wall-clock and CPU seconds (user + system) of one run."""
         started = time.perf_counter()
-        subprocess.run(
+        child = subprocess.Popen(
             [*command, str(path)],
             stdout=subprocess.DEVNULL,
-            check=True,
             cwd=ROOT,
             preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
         )
-        return time.perf_counter() - started
+        _, status, usage = os.wait4(child.pid, 0)
+        if status != 0:
+            raise RuntimeError(f"flashpoint detect exited with status {status}")
+        return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
     startups = [timed(empty) for _ in range(3)]
     totals = [timed(corpus_file) for _ in range(3)]
-    startup, total = statistics.median(startups), statistics.median(totals)
+    startup = statistics.median(w for w, _ in startups)
+    total = statistics.median(w for w, _ in totals)
+    startup_cpu = statistics.median(c for _, c in startups)
+    total_cpu = statistics.median(c for _, c in totals)
     return {
         "cpu": cpu,
         "articles": count,
         "startup_s": startup,
         "total_s": total,
-        "articles_per_s": count / (total - startup),
+        "startup_cpu_s": startup_cpu,
+        "total_cpu_s": total_cpu,
+        "articles_per_wall_s": count / (total - startup),
+        "articles_per_s": count / (total_cpu - startup_cpu),
     }
 
 
@@ -1012,13 +1029,19 @@ def part_steady(workdir: Path) -> Result:
                         raise RuntimeError("the pipeline stopped")
                     await asyncio.sleep(0.01)
                 sent: dict[str, float] = {}
-                start = time.time()
-                for n, record in enumerate(steady):
-                    await asyncio.sleep(max(0.0, start + n / STEADY_RATE - time.time()))
+
+                async def post(record: bytes) -> None:
                     sent[json.loads(record)["id"]] = time.time()
                     async with http.post(url, data=record, headers=JSON) as response:
                         response.raise_for_status()
-                rate = len(steady) / (time.time() - start)
+
+                start = time.time()
+                posts = []
+                for n, record in enumerate(steady):  # on schedule, not after the last reply
+                    await asyncio.sleep(max(0.0, start + n / STEADY_RATE - time.time()))
+                    posts.append(asyncio.create_task(post(record)))
+                await asyncio.gather(*posts)
+                rate = len(steady) / (max(sent.values()) - start)
             await _until(lambda: alerting <= delivered().keys(), 30.0)
             found = delivered()
             os.kill(os.getpid(), signal.SIGTERM)
@@ -1084,7 +1107,7 @@ def part_burst(workdir: Path) -> Result:
         return sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith("flashpoint_articles_total{") and str(burst) in line
+            if line.startswith("flashpoint_articles_total{") and 'source="file"' in line
         )
 
     async def main() -> Result:
@@ -1109,9 +1132,12 @@ def part_burst(workdir: Path) -> Result:
                 if running.done():
                     raise RuntimeError("the pipeline stopped")
                 await asyncio.sleep(0.01)
+            waited = time.time()
             while True:  # probe once the burst is well under way
                 if await asyncio.to_thread(published) >= BURST_ARTICLES / 2:
                     break
+                if running.done() or time.time() - waited > 120:
+                    raise RuntimeError("the burst was not read within 120 s")
                 await asyncio.sleep(0.1)
             at_first_probe = await asyncio.to_thread(published)
             for record in watched:
@@ -1638,8 +1664,9 @@ def report_scale(figures: Result) -> str:
         d = figures["detect-process"]
         blocks.append(
             f"  `flashpoint detect` process, pinned to one core: {d['articles_per_s']:,.0f} "
-            f"articles/s after start-up ({d['articles']} articles in {d['total_s']:.2f} s, "
-            f"start-up {d['startup_s']:.2f} s; target ≥ 2,000/s)"
+            f"articles per CPU-second after start-up ({d['articles_per_wall_s']:,.0f}/s "
+            f"wall-clock; {d['articles']} articles in {d['total_cpu_s']:.2f} CPU-s, start-up "
+            f"{d['startup_cpu_s']:.2f} CPU-s, {d['startup_s']:.2f} s; target ≥ 2,000/s)"
         )
     rows = []
     if "bare-faust" in figures and "pipeline" in figures:
