@@ -1078,6 +1078,7 @@ def part_burst(workdir: Path) -> Result:
 
     from alerts.config.loader import load_config
     from alerts.engine import Engine
+    from streams.broker import EmbeddedBroker
     from streams.runner import run
 
     engine = Engine(load_config())
@@ -1111,11 +1112,15 @@ def part_burst(workdir: Path) -> Result:
         )
 
     async def main() -> Result:
+        async with EmbeddedBroker() as broker:
+            return await flood(broker)
+
+    async def flood(broker: Any) -> Result:
         tail = AlertTail(alerts_out)
         tail.start()
         options = _run_options(
             workdir,
-            None,
+            broker.url,
             FAST_WAIT_MS,
             sources=[str(burst)],
             alerts_out=str(alerts_out),
@@ -1153,7 +1158,13 @@ def part_burst(workdir: Path) -> Result:
         if code != 0:
             raise RuntimeError(f"run exited {code}")
         latencies = [tail.delivered[i] - t for i, t in sent.items() if i in tail.delivered]
+        stages = await _stage_times(broker.url, set(sent))
+        hops = {
+            stage: distribution([at[i] - sent[i] for i in sent if i in at])
+            for stage, at in stages.items()
+        }
         return {
+            "stages": hops,
             "burst_articles": BURST_ARTICLES,
             "published_at_first_probe": at_first_probe,
             "published_at_end": at_end,
@@ -1165,6 +1176,40 @@ def part_burst(workdir: Path) -> Result:
     result = asyncio.run(main())
     result["peak_rss_mb"] = peak_rss_mb()
     return result
+
+
+async def _stage_times(broker_url: str, ids: set[str]) -> dict[str, dict[str, float]]:
+    """When each article's record was written to each watch-topic stream (send times)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from streams.topics import ALERTS, ARTICLES, BY_TOPIC, bootstrap_servers
+
+    found: dict[str, dict[str, float]] = {}
+    for topic in (ARTICLES, BY_TOPIC, ALERTS):
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers(broker_url), group_id=None)
+        await consumer.start()
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        at: dict[str, float] = {}
+        try:
+            while True:
+                positions = [await consumer.position(tp) for tp in partitions]
+                if all(p >= ends[tp] for p, tp in zip(positions, partitions, strict=True)):
+                    break
+                batch = await consumer.getmany(timeout_ms=1000)
+                for messages in batch.values():
+                    for m in messages:
+                        value = json.loads(m.value)
+                        article = value.get("article") or value.get("alert", {}).get("article")
+                        key = (article or value).get("id")
+                        if key in ids:
+                            at.setdefault(key, m.timestamp / 1000)
+        finally:
+            await consumer.stop()
+        found[topic] = at
+    return found
 
 
 async def _flashpoint_offsets(bootstrap: str) -> int:
@@ -1802,16 +1847,16 @@ def prepare_scale_inputs(
     warmup, fresh = stories[-1], list(stories[:-1])
     records = numbered([warmup], 1, start=0)
     alerting: list[str] = []
-    used: list[dict[str, Any]] = []
     for n in range(1, STEADY_ARTICLES + 1):
         if (n - 1) % NEW_STORY_EVERY == 0 and fresh:
             base = fresh.pop(0)
-            used.append(base)
             alerting.append(f"bench-{n:05d}")
-        else:  # another outlet's copy of a story already told: it flows, but raises nothing
-            base = dict(rng.choice(used))
-            base["body"] = f"{base['body']} Copy {n}."
-        records += numbered([base], 1, start=n)
+            records += numbered([base], 1, start=n)
+        else:  # the rest of the feed: other news, without the marker; most raises nothing
+            other = dict(rng.choice(articles))
+            other["id"] = f"bench-{n:05d}"
+            other["body"] = f"{other['body']} Copy {n}."
+            records.append(json.dumps(other, ensure_ascii=False).encode())
     (workdir / "steady.jsonl").write_bytes(b"\n".join(records) + b"\n")
     (workdir / "steady-alerting.json").write_text(json.dumps(alerting))
     with (workdir / "scale.jsonl").open("w") as out:

@@ -189,17 +189,20 @@ class Handlers:
                 self.metrics.duplicates.labels(kind).inc()
                 self.stats.duplicates += 1
                 return Outcome()
-        for key in keys:
-            seen[key] = moment
         engine = self.engine.current
         topics = engine.topics_of(article)
         if topics == [GLOBAL_TOPIC]:
             # Most of a general feed is about no watch topic and matches no rule: analysed
-            # here, where articles spread over every partition and worker, it goes no further.
+            # here, where articles spread over every partition and worker, it goes no
+            # further. Nor is it remembered: a copy of it raises nothing either, and a
+            # flood of such news would otherwise fill the changelog producer that every
+            # other table write waits behind.
             analysis = self._analysis(engine, article)
             self.stats.matches += analysis.match_count
             if engine.raises_nothing(GLOBAL_TOPIC, analysis):
                 return Outcome()
+        for key in keys:
+            seen[key] = moment
         envelope = {"article": article.to_dict(), "ingested_at": ingested_at, "source": source}
         forward = []
         for topic in topics:
