@@ -20,13 +20,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy
 import re2
 
 from alerts.errors import ConfigError
@@ -133,6 +132,7 @@ def _order(hit: Hit) -> tuple[int, int, int]:
 _ASCII_TO_SPACE = bytes(c if chr(c).isalnum() or c >= 0x80 else 0x20 for c in range(256))
 """Byte table: ASCII letters and digits stay, every other ASCII byte becomes a space."""
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SPACE_RUN = re.compile(rb"  +")
 
 
 class _Folded:
@@ -146,7 +146,7 @@ class _Folded:
     It is done with byte translations (C loops): most of a matcher's cost per article.
     """
 
-    __slots__ = ("_chars", "_spaced", "_text", "_word_starts", "data")
+    __slots__ = ("_chars", "_removed", "_runs", "_spaced", "_text", "data")
 
     def __init__(self, text: str, case_sensitive: bool) -> None:
         if not case_sensitive:
@@ -168,21 +168,26 @@ class _Folded:
         while b"  " in data:  # a few passes: runs between words are short
             data = data.replace(b"   ", b" ").replace(b"  ", b" ")
         self.data = data
-        self._word_starts: Any = None
-        """Where each word starts in the original's UTF-8, worked out at the first hit."""
+        self._runs: list[int] | None = None
+        """Where (in the folded text) runs of separators were collapsed, and how many bytes
+        had gone by then: worked out at the first hit only."""
+        self._removed: list[int] = []
         self._chars: Callable[[int], int] | None = None
 
     def original(self, offset: int) -> int:
         """The original text's (character) offset of the letter or digit at byte ``offset``
         of the folded text."""
-        if self._word_starts is None:
-            spaces = numpy.frombuffer(self._spaced, dtype=numpy.uint8) == 0x20
-            after_space = numpy.concatenate(([True], spaces[:-1]))
-            self._word_starts = numpy.flatnonzero(~spaces & after_space)
+        if self._runs is None:
+            # Each run of two or more spaces in the padded text lost all but one of them.
+            self._runs, self._removed = [], []
+            removed = 0
+            for run in _SPACE_RUN.finditer(b" " + self._spaced + b" "):
+                self._runs.append(run.start() - removed)
+                removed += run.end() - run.start() - 1
+                self._removed.append(removed)
             self._chars = _byte_to_char_offsets(self._text, self._spaced)
-        start = self.data.rfind(b" ", 0, offset) + 1
-        word = self.data.count(b" ", 0, start) - 1
-        byte = int(self._word_starts[word]) + offset - start
+        index = bisect_left(self._runs, offset)
+        byte = offset + (self._removed[index - 1] if index else 0) - 1
         assert self._chars is not None
         return self._chars(byte)
 
