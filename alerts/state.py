@@ -130,7 +130,13 @@ def story_value(story: Story) -> dict[str, Any]:
 
 
 def story_from_value(value: dict[str, Any]) -> Story:
-    return Story(**{**value, "sources": list(value["sources"])})
+    return Story(
+        value["id"],
+        value["signature"],
+        value["first_seen"],
+        list(value["sources"]),
+        value.get("alerted", False),
+    )
 
 
 STORY_IDS = "stories"
@@ -188,9 +194,14 @@ class StoredState:
         before_stories = self._stories_before
         ids = [story.id for story in state.stories]
         for story in state.stories:
-            value = story_value(story)
-            if before_stories.get(story.id) != value:
-                table[entry_key(topic, f"story/{story.id}")] = value
+            before = before_stories.get(story.id)
+            # Only sources and alerted change once a story exists: compare just those.
+            if (
+                before is None
+                or before["sources"] != story.sources
+                or before.get("alerted", False) != story.alerted
+            ):
+                table[entry_key(topic, f"story/{story.id}")] = story_value(story)
                 written += 1
         for gone in before_stories.keys() - set(ids):
             del table[entry_key(topic, f"story/{gone}")]
