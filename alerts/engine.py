@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from alerts.detect.decision import Judge
 from alerts.detect.escalation import EscalationDetector
 from alerts.detect.matcher import PhraseMatcher
 from alerts.detect.nearduplicates import is_near_duplicate, signature
-from alerts.detect.sentences import split_sentences
+from alerts.detect.sentences import Sentence, split_sentences
 from alerts.metrics import Metrics
 from alerts.model import Alert, Escalation, Match
 from alerts.rules.base import (
@@ -42,6 +43,7 @@ from alerts.state import Story, TopicState
 from alerts.topics import GLOBAL_TOPIC, PairTopics, TopicClassifier, dyads, pair_parties
 
 MAX_SOURCES_LISTED = 20
+MAX_CACHED_TOPICS = 4096
 
 
 class _KeywordIndex:
@@ -64,15 +66,16 @@ class _KeywordIndex:
 
     def find(self, text: str) -> dict[str, tuple[Match, ...]]:
         found: dict[str, list[Match]] = {}
-        sentences = None
+        sentences: list[Sentence] | None = None
+        starts: list[int] = []
         for matcher, owners in self._groups:
             for hit in matcher.find(text):
                 if sentences is None:
                     sentences = split_sentences(text)
-                sentence = next(
-                    (s.text for s in sentences if s.start <= hit.start < s.end),
-                    text[hit.start : hit.end],
-                )
+                    starts = [s.start for s in sentences]
+                at = bisect_right(starts, hit.start) - 1
+                inside = at >= 0 and hit.start < sentences[at].end
+                sentence = sentences[at].text if inside else text[hit.start : hit.end]
                 rule = owners[hit.index]
                 found.setdefault(rule, []).append(
                     Match(
@@ -93,6 +96,12 @@ def _escalation_detector(levels: EscalationLevels) -> EscalationDetector:
     """Detectors are read-only once built, and compiling the lexicon is most of an engine's
     build time: a hot reload that keeps the levels reuses the compiled one."""
     return EscalationDetector(levels)
+
+
+@functools.lru_cache(maxsize=64)
+def _signature(text: str) -> str:
+    """An article fanned out to several topics is signed once, not once per topic."""
+    return signature(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,11 +153,22 @@ class Engine:
             _commitment_detector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
         )
         self._keywords = _KeywordIndex(r for r in enabled if isinstance(r, KeywordRuleConfig))
-        self._judge = None
+        self.judge: Judge | None = None
+        """The learned decision over the grammar's findings (None when config turns it off)."""
         if config.classifier.enabled and (self._escalation or self._commitments):
             path = config.classifier.path
-            self._judge = Judge(_classifier(path, _model_stamp(path)), levels)
+            self.judge = Judge(_classifier(path, _model_stamp(path)), levels)
         self._pairs = PairTopics(config.pair_topics, self._topics)
+        self._position = {rule.name: n for n, rule in enumerate(self.rules)}
+        self._on_match = {rule.name: rule for rule in self.rules if rule.only_on_match}
+        self._always = [rule for rule in self.rules if not rule.only_on_match]
+        self._rules_for: dict[tuple[str, bool], list[Rule[Any]]] = {}
+        self._hit_horizon = max(
+            3600.0,
+            max(
+                (getattr(r.config, "window", 0.0) for r in self.rules if r.after_others), default=0
+            ),
+        )
         self.analyze(_WARM_UP)
 
     def topics_of(self, article: Article) -> list[str]:
@@ -163,8 +183,8 @@ class Engine:
         reading = self._commitments.read(text) if self._commitments else CommitmentReading((), ())
         judgement = None
         commitments = reading.commitments
-        if self._judge is not None:
-            judgement = self._judge.judge(text, escalation, reading)
+        if self.judge is not None:
+            judgement = self.judge.judge(text, escalation, reading)
             escalation = judgement.escalation if self._escalation else escalation
             commitments = judgement.commitments if self._commitments else ()
         watch = self.topics_of(article)
@@ -202,7 +222,7 @@ class Engine:
         """
         state.prune(now)
         primary = not analysis.topics or analysis.topics[0] == topic
-        rules = [r for r in self.rules if r.applies_to(topic) and (primary or r.scope == "topic")]
+        rules = self._rules(topic, primary, analysis)
         if not rules:
             return []
         story, repeat, new_source = self._story(analysis, state, now)
@@ -255,6 +275,40 @@ class Engine:
             return topic
         return self.metrics.pair_topic_label(topic)
 
+    def raises_nothing(self, topic: str, analysis: Analysis) -> bool:
+        """True when :meth:`decide` on ``topic`` would raise no alert and change no state:
+        no rule that applies there matched, and none acts on quiet articles. Such an
+        article (most off-topic news) can skip the topic's state altogether."""
+        primary = not analysis.topics or analysis.topics[0] == topic
+        for rule in self._rules(topic, primary, analysis):
+            if not rule.needs_signal or analysis.matches_for(rule.name, rule.type):
+                return False
+        return True
+
+    def _rules(self, topic: str, primary: bool, analysis: Analysis) -> list[Rule[Any]]:
+        """The rules to evaluate, in config order: those that run on every article of the
+        topic, plus the rules (keyword) whose patterns this article matched. Nothing here
+        costs per configured rule."""
+        key = (topic, primary)
+        always = self._rules_for.get(key)
+        if always is None:
+            if len(self._rules_for) > MAX_CACHED_TOPICS:
+                self._rules_for.clear()  # pair topics come and go
+            always = [
+                r for r in self._always if r.applies_to(topic) and (primary or r.scope == "topic")
+            ]
+            self._rules_for[key] = always
+        matched = [
+            rule
+            for name in analysis.keyword_matches
+            if (rule := self._on_match.get(name)) is not None
+            and rule.applies_to(topic)
+            and (primary or rule.scope == "topic")
+        ]
+        if not matched:
+            return always
+        return sorted(always + matched, key=lambda r: self._position[r.name])
+
     def _story(self, analysis: Analysis, state: TopicState, now: float) -> tuple[Story, bool, bool]:
         """The story this article belongs to, whether an earlier outlet carried it, and
         whether this article's outlet is new to it."""
@@ -262,7 +316,7 @@ class Engine:
         source = article.source or "unknown"
         if not analysis.has_signal:
             return Story(article.id, "", now, [source]), False, False
-        sig = signature(article.text)
+        sig = _signature(article.text)
         for story in state.stories:
             if story.id == article.id or is_near_duplicate(sig, story.signature):
                 new_source = source not in story.sources
@@ -274,11 +328,11 @@ class Engine:
         return story, False, False
 
     def _prune_hits(self, state: TopicState, now: float) -> None:
-        horizon = max(
-            (getattr(r.config, "window", 0.0) for r in self.rules if r.after_others), default=0.0
-        )
+        horizon = self._hit_horizon
         for rule, hits in list(state.rule_hits.items()):
-            kept = [(at, s) for at, s in hits if now - at < max(horizon, 3600.0)]
+            if hits and now - hits[0][0] < horizon and len(hits) <= 1000:
+                continue  # the oldest hit is still needed: so are the rest
+            kept = [(at, s) for at, s in hits if now - at < horizon]
             if kept:
                 state.rule_hits[rule] = kept[-1000:]
             else:

@@ -1,12 +1,15 @@
 """Per-watch-topic state: everything the stateful rules remember about one topic.
 
-It is a plain JSON-able value so the detect agent can keep it in a faust table (one key
-per watch topic, changelogged) and ``flashpoint detect`` in a dict. Every collection is
-bounded by time and by size so the value stays small.
+:class:`TopicState` is what rules read and change; ``flashpoint detect`` keeps one per topic
+in a dict. The detect agent keeps it in a faust table through :class:`StoredState`, one
+table entry per concern (and per story), so an article writes to the changelog only the
+entries it changed instead of the topic's whole state. Every collection is bounded by time
+and by size so each entry stays small.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,19 +57,14 @@ class TopicState:
     throttle: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole state as one JSON-able value."""
+        return {"stories": [story_value(s) for s in self.stories], **self.sections()}
+
+    def sections(self) -> dict[str, Any]:
+        """Every concern but the stories, each as the JSON-able value of its own entry."""
         # Written out by hand: dataclasses.asdict deep-copies and costs ~20x more here,
         # on every article the detect agent handles.
         return {
-            "stories": [
-                {
-                    "id": s.id,
-                    "signature": s.signature,
-                    "first_seen": s.first_seen,
-                    "sources": list(s.sources),
-                    "alerted": s.alerted,
-                }
-                for s in self.stories
-            ],
             "commitments": {
                 key: {
                     "amount": c.amount,
@@ -95,9 +93,7 @@ class TopicState:
         if not data:
             return cls()
         return cls(
-            stories=[
-                Story(**{**s, "sources": list(s["sources"])}) for s in data.get("stories", [])
-            ],
+            stories=[story_from_value(s) for s in data.get("stories", [])],
             commitments={k: SeenCommitment(**v) for k, v in data.get("commitments", {}).items()},
             escalation={
                 rule: [EscalationEvent(**e) for e in events]
@@ -121,3 +117,96 @@ class TopicState:
         if len(self.throttle) > MAX_THROTTLE_KEYS:
             keep_t = sorted(self.throttle.items(), key=lambda kv: kv[1])
             self.throttle = dict(keep_t[-MAX_THROTTLE_KEYS:])
+
+
+def story_value(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "signature": story.signature,
+        "first_seen": story.first_seen,
+        "sources": list(story.sources),
+        "alerted": story.alerted,
+    }
+
+
+def story_from_value(value: dict[str, Any]) -> Story:
+    return Story(
+        value["id"],
+        value["signature"],
+        value["first_seen"],
+        list(value["sources"]),
+        value.get("alerted", False),
+    )
+
+
+STORY_IDS = "stories"
+SECTIONS = ("commitments", "escalation", "levels", "rule_hits", "throttle")
+"""The concerns kept in an entry each (with the story ids); a new one is a new field of
+:class:`TopicState` written by :meth:`TopicState.sections`, and gets its own entry."""
+
+
+def entry_key(topic: str, part: str) -> str:
+    """``china-japan/escalation``, ``china-japan/story/<id>``: one topic's entries."""
+    return f"{topic}/{part}"
+
+
+class StoredState:
+    """One watch topic's state kept as entries of a key-value table (a faust table).
+
+    Entries: ``<topic>/<concern>`` for each of :data:`SECTIONS`, ``<topic>/stories`` (the
+    ids, oldest first) and ``<topic>/story/<id>`` per story. :meth:`save` writes only the
+    entries whose value changed, so an article that adds a source to one story writes that
+    story, not the 200 others; one that changes nothing writes nothing.
+    """
+
+    def __init__(self, table: MutableMapping[str, Any], topic: str) -> None:
+        self._table = table
+        self._topic = topic
+        self._before: dict[str, Any] = {}
+        self._stories_before: dict[str, dict[str, Any]] | None = None
+
+    def load(self, *, stories: bool = True) -> TopicState:
+        """The topic's state; without ``stories`` its story list is left unread (and
+        :meth:`save` leaves the stored stories alone), for articles that cannot add one."""
+        table, topic = self._table, self._topic
+        self._before = {part: table.get(entry_key(topic, part)) for part in SECTIONS}
+        state = TopicState.from_dict({k: v for k, v in self._before.items() if v is not None})
+        if stories:
+            self._stories_before = {}
+            for story_id in table.get(entry_key(topic, STORY_IDS)) or ():
+                value = table.get(entry_key(topic, f"story/{story_id}"))
+                if value is not None:
+                    self._stories_before[story_id] = value
+                    state.stories.append(story_from_value(value))
+        return state
+
+    def save(self, state: TopicState) -> int:
+        """Write the entries ``state`` changed since :meth:`load`; how many were written."""
+        table, topic = self._table, self._topic
+        written = 0
+        for part, value in state.sections().items():
+            before = self._before.get(part)
+            if value != before and (before is not None or value):
+                table[entry_key(topic, part)] = value
+                written += 1
+        if self._stories_before is None:
+            return written
+        before_stories = self._stories_before
+        ids = [story.id for story in state.stories]
+        for story in state.stories:
+            before = before_stories.get(story.id)
+            # Only sources and alerted change once a story exists: compare just those.
+            if (
+                before is None
+                or before["sources"] != story.sources
+                or before.get("alerted", False) != story.alerted
+            ):
+                table[entry_key(topic, f"story/{story.id}")] = story_value(story)
+                written += 1
+        for gone in before_stories.keys() - set(ids):
+            del table[entry_key(topic, f"story/{gone}")]
+            written += 1
+        if ids != list(before_stories):
+            table[entry_key(topic, STORY_IDS)] = ids
+            written += 1
+        return written

@@ -1,8 +1,14 @@
 """The faust agents: triage → detect → notify, each catching per message.
 
 An exception escaping a faust agent crashes it and the supervisor restarts it, stalling
-the partition; so every message is handled inside ``_guard`` and anything unexpected is
+the partition; so every message is handled inside ``process`` and anything unexpected is
 dead-lettered with the reason, counted, and the stream goes on.
+
+Two lanes run side by side: articles about a watch topic go through ``flashpoint.articles``
+and ``flashpoint.by-topic``; articles about none (``global``, most of a general feed) through
+``flashpoint.articles.global`` and ``flashpoint.by-topic.global``, with agents of their own
+that give the event loop back after every message. A burst of off-topic news therefore
+queues in its own topics and never in front of an article about a watch topic.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from typing import Any
 
 import faust
 
+from alerts.topics import GLOBAL_TOPIC
 from streams import topics as names
-from streams.pipeline import DeadLetter, Handlers, Outcome
+from streams.pipeline import DeadLetter, Handlers, Outcome, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +38,19 @@ class Topology:
     """The topics, tables and agents of one app, for the runner and for tests."""
 
     articles: Any
+    articles_global: Any
     by_topic: Any
+    by_topic_global: Any
     alerts: Any
     deadletter: Any
     seen: Any
     topic_state: Any
+    global_state: Any
     deliveries: Any
     triage: Any
+    triage_global: Any
     detect: Any
+    detect_global: Any
     notify: Any
     positions: dict[tuple[str, int], int]
 
@@ -57,7 +69,9 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         )
 
     articles = topic(names.ARTICLES)
+    articles_global = topic(names.ARTICLES_GLOBAL)
     by_topic = topic(names.BY_TOPIC)
+    by_topic_global = topic(names.BY_TOPIC_GLOBAL)
     alerts = topic(names.ALERTS)
     deadletter = topic(names.DEADLETTER)
 
@@ -67,6 +81,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
 
     seen = table(names.SEEN_TABLE)
     topic_state = table(names.TOPIC_STATE_TABLE)
+    global_state = table(names.GLOBAL_STATE_TABLE)
     deliveries = table(names.DELIVERIES_TABLE)
     positions: dict[tuple[str, int], int] = {}
     stats = handlers.stats
@@ -112,7 +127,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         stage: str,
         event: Any,
         handle: Callable[[Any], Awaitable[Outcome]],
-        target: Any | None,
+        target: Callable[[Outgoing], Any] | None,
         sent: str | None,
         done: str,
         commit: Callable[[Outcome], None] | None = None,
@@ -125,7 +140,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
                 if target is None or sent is None:
                     raise RuntimeError(f"{stage} has nowhere to forward")
                 setattr(stats, sent, getattr(stats, sent) + 1)
-                track(await target.send(key=out.key, value=out.value), stage, origin)
+                track(await target(out).send(key=out.key, value=out.value), stage, origin)
             if commit is not None:
                 commit(outcome)
         except Exception as exc:  # one bad message must not stop the stream
@@ -162,20 +177,41 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     async def handle_detect(event: Any) -> Outcome:
         return handlers.detect(event.value or b"", states=topic_state)
 
+    async def handle_detect_global(event: Any) -> Outcome:
+        return handlers.detect(event.value or b"", states=global_state)
+
     async def handle_notify(event: Any) -> Outcome:
         return await handlers.notify(event.value or b"", deliveries=deliveries)
+
+    def lane(out: Outgoing) -> Any:
+        return by_topic_global if out.key == _GLOBAL_KEY else by_topic
+
+    def to_alerts(out: Outgoing) -> Any:
+        return alerts
 
     @app.agent(articles, name="triage")
     async def triage(stream: Any) -> None:
         async for event in stream.events():
-            await process(
-                "triage", event, handle_triage, by_topic, "routed", "triaged", remember_seen
-            )
+            await process("triage", event, handle_triage, lane, "routed", "triaged", remember_seen)
+
+    @app.agent(articles_global, name="triage-global")
+    async def triage_global(stream: Any) -> None:
+        async for event in stream.events():
+            await process("triage", event, handle_triage, lane, "routed", "triaged", remember_seen)
+            await asyncio.sleep(0)  # let the watch-topic lane in between any two messages
 
     @app.agent(by_topic, name="detect")
     async def detect(stream: Any) -> None:
         async for event in stream.events():
-            await process("detect", event, handle_detect, alerts, "alerts_sent", "detected")
+            await process("detect", event, handle_detect, to_alerts, "alerts_sent", "detected")
+
+    @app.agent(by_topic_global, name="detect-global")
+    async def detect_global(stream: Any) -> None:
+        async for event in stream.events():
+            await process(
+                "detect", event, handle_detect_global, to_alerts, "alerts_sent", "detected"
+            )
+            await asyncio.sleep(0)
 
     @app.agent(alerts, name="notify")
     async def notify(stream: Any) -> None:
@@ -183,18 +219,26 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
             await process("notify", event, handle_notify, None, None, "notified")
 
     return Topology(
-        articles,
-        by_topic,
-        alerts,
-        deadletter,
-        seen,
-        topic_state,
-        deliveries,
-        triage,
-        detect,
-        notify,
-        positions,
+        articles=articles,
+        articles_global=articles_global,
+        by_topic=by_topic,
+        by_topic_global=by_topic_global,
+        alerts=alerts,
+        deadletter=deadletter,
+        seen=seen,
+        topic_state=topic_state,
+        global_state=global_state,
+        deliveries=deliveries,
+        triage=triage,
+        triage_global=triage_global,
+        detect=detect,
+        detect_global=detect_global,
+        notify=notify,
+        positions=positions,
     )
+
+
+_GLOBAL_KEY = GLOBAL_TOPIC.encode()
 
 
 def _headers(event: Any) -> dict[str, str]:

@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run_cmd = commands_.add_parser("run", help="run the streaming pipeline")
-    run_cmd.add_argument("--config", action="append", default=[], metavar="FILE")
+    run_cmd.add_argument("--config", action="append", default=[], metavar="FILE|DIR")
     run_cmd.add_argument(
         "--source",
         action="append",
@@ -86,20 +86,20 @@ def _parser() -> argparse.ArgumentParser:
 
     detect = commands_.add_parser("detect", help="offline: one JSON line per article")
     detect.add_argument("file", nargs="?", default="-", metavar="FILE|-")
-    detect.add_argument("--config", action="append", default=[], metavar="FILE")
+    detect.add_argument("--config", action="append", default=[], metavar="FILE|DIR")
     detect.set_defaults(handler=_detect)
 
     rules = commands_.add_parser("rules", help="check, test, explain rules; print the schema")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = rules_commands.add_parser("check", help="validate rule files (default: configured)")
-    check.add_argument("files", nargs="*", metavar="FILE")
+    check.add_argument("files", nargs="*", metavar="FILE|DIR")
     check.set_defaults(handler=lambda a: commands.check(a.files, out=sys.stdout, err=sys.stderr))
     test = rules_commands.add_parser("test", help="run rule test files")
     test.add_argument("files", nargs="+", metavar="FILE")
     test.set_defaults(handler=lambda a: commands.test(a.files, out=sys.stdout, err=sys.stderr))
     explain = rules_commands.add_parser("explain", help="why rules fired or nearly did")
     explain.add_argument("file", metavar="FILE|-")
-    explain.add_argument("--config", action="append", default=[], metavar="FILE")
+    explain.add_argument("--config", action="append", default=[], metavar="FILE|DIR")
     explain.set_defaults(
         handler=lambda a: commands.explain(
             asyncio.run(_read_records(a.file)),

@@ -26,7 +26,8 @@ from alerts.model import Alert
 from alerts.rules import Analysis
 from alerts.secrets import scrub
 from alerts.sinks.dispatch import Dispatcher
-from alerts.state import TopicState
+from alerts.state import StoredState
+from alerts.topics import GLOBAL_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,18 @@ class Handlers:
                 self.metrics.duplicates.labels(kind).inc()
                 self.stats.duplicates += 1
                 return Outcome()
-        topics = self._analysis(self.engine.current, article).topics
+        engine = self.engine.current
+        analysis = self._analysis(engine, article)
+        topics = list(analysis.topics)
+        if topics == [GLOBAL_TOPIC]:
+            # Most of a general feed is about no watch topic and matches no rule: analysed
+            # here, where articles spread over every partition and worker, it goes no
+            # further. Nor is it remembered: a copy of it raises nothing either, and a
+            # flood of such news would otherwise fill the changelog producer that every
+            # other table write waits behind.
+            self.stats.matches += analysis.match_count
+            if engine.raises_nothing(GLOBAL_TOPIC, analysis):
+                return Outcome()
         envelope = {"article": article.to_dict(), "ingested_at": ingested_at, "source": source}
         forward = []
         for topic in topics:
@@ -305,13 +317,14 @@ class Handlers:
             )
         engine = self.engine.current
         analysis = self._analysis(engine, article)
-        self.stats.matches += analysis.match_count
-        stored = states.get(topic)
-        state = TopicState.from_dict(stored)
+        if topic != GLOBAL_TOPIC:  # counted in triage
+            self.stats.matches += analysis.match_count
+        if engine.raises_nothing(topic, analysis):
+            return Outcome()
+        stored = StoredState(states, topic)
+        state = stored.load(stories=analysis.has_signal)  # only a signal can add a story
         alerts = engine.decide(topic, analysis, state, moment)
-        updated = state.to_dict()
-        if updated != stored:  # most news changes nothing: skip the changelog write
-            states[topic] = updated
+        stored.save(state)  # most news changes nothing, and writes nothing
         self.stats.alerts += len(alerts)
         forward = []
         for alert in alerts:

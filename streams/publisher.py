@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from alerts.articles import parse_article
+from alerts.articles import Article, parse_article
 from alerts.errors import BrokerError, InvalidArticle
 from alerts.metrics import Metrics
 from alerts.secrets import scrub
@@ -40,7 +41,10 @@ class KafkaPublisher:
         stats: RunStats,
         *,
         request_timeout: float = 30.0,
+        lane: Callable[[Article], str] | None = None,
     ) -> None:
+        """``lane`` picks the topic an article goes to (the off-topic lane for articles
+        about no watch topic, see :mod:`streams.agents`); by default ``flashpoint.articles``."""
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers(broker_url),
             linger_ms=0,
@@ -50,6 +54,7 @@ class KafkaPublisher:
         )
         self._metrics = metrics
         self._stats = stats
+        self._lane = lane
         self._pending: set[asyncio.Future[None]] = set()
         self._failed = 0
 
@@ -74,8 +79,12 @@ class KafkaPublisher:
         self._stats.read += 1
         receipt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.add(receipt)
+        topic = ARTICLES
         try:
-            key: bytes | None = parse_article(raw).id.encode()
+            article = parse_article(raw)
+            key: bytes | None = article.id.encode()
+            if self._lane is not None:
+                topic = self._lane(article)
         except InvalidArticle:
             key = None
         headers = [
@@ -83,7 +92,7 @@ class KafkaPublisher:
             (SOURCE_HEADER, source.encode()),
         ]
         try:
-            delivery = await self._producer.send(ARTICLES, raw, key=key, headers=headers)
+            delivery = await self._producer.send(topic, raw, key=key, headers=headers)
         except asyncio.CancelledError:
             self._settle(receipt, source, BrokerError("publishing was cancelled at shutdown"))
             raise
@@ -91,6 +100,9 @@ class KafkaPublisher:
             self._settle(receipt, source, exc)
             return receipt
         delivery.add_done_callback(lambda done: self._settle(receipt, source, _failure(done)))
+        # send() returns without yielding while the producer's buffer has room, so a long
+        # file or feed would otherwise hold the event loop until it is all queued.
+        await asyncio.sleep(0)
         return receipt
 
     def unreadable(self, source: str, detail: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import start_http_server
 
+from alerts.articles import Article
 from alerts.config.loader import config_paths_from_env
 from alerts.config.models import JsonlSinkConfig
 from alerts.config.reload import LiveConfig
@@ -32,6 +33,7 @@ from alerts.metrics import Metrics
 from alerts.secrets import remember_environment
 from alerts.sinks.base import Sink, build_sinks, sink_factory
 from alerts.sinks.dispatch import Dispatcher
+from alerts.topics import GLOBAL_TOPIC
 from streams.agents import Topology, build_topology
 from streams.app import create_app
 from streams.broker import EmbeddedBroker
@@ -39,14 +41,14 @@ from streams.pipeline import Handlers, RunStats, stats_json
 from streams.publisher import KafkaPublisher
 from streams.settings import Settings
 from streams.sources import FeedSource, HttpIngest, Source, build_sources
-from streams.topics import ALERTS, ARTICLES, BY_TOPIC, ensure_topics
+from streams.topics import ARTICLES, ARTICLES_GLOBAL, STREAMS, ensure_topics
 
 log = logging.getLogger(__name__)
 
 ALERTS_OUT_SINK = "alerts-out"
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_QUIET_CHECKS = 10
-STREAM_TOPICS = frozenset({ARTICLES, BY_TOPIC, ALERTS})
+STREAM_TOPICS = frozenset(STREAMS)
 
 
 class ExitCode(IntEnum):
@@ -188,8 +190,14 @@ async def _run(
         await app.start()
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
 
+        def lane(article: Article) -> str:
+            """Where an article queues: classifying costs one Hyperscan pass of the title
+            and body, and keeps a flood of off-topic news out of the watch-topic lane."""
+            topics = live.current.topics_of(article)
+            return ARTICLES_GLOBAL if topics == [GLOBAL_TOPIC] else ARTICLES
+
         publisher = KafkaPublisher(
-            broker_url, metrics, stats, request_timeout=settings.publish_timeout
+            broker_url, metrics, stats, request_timeout=settings.publish_timeout, lane=lane
         )
         await publisher.start()
         stack.push_async_callback(publisher.stop)

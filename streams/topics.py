@@ -20,14 +20,20 @@ from alerts.errors import BrokerError
 log = logging.getLogger(__name__)
 
 ARTICLES = "flashpoint.articles"
+ARTICLES_GLOBAL = "flashpoint.articles.global"
+"""The off-topic lane in: articles the publisher found about no watch topic."""
 BY_TOPIC = "flashpoint.by-topic"
+BY_TOPIC_GLOBAL = "flashpoint.by-topic.global"
+"""The off-topic lane after triage: articles keyed ``global``."""
 ALERTS = "flashpoint.alerts"
 DEADLETTER = "flashpoint.deadletter"
+STREAMS = (ARTICLES, ARTICLES_GLOBAL, BY_TOPIC, BY_TOPIC_GLOBAL, ALERTS)
 
 SEEN_TABLE = "seen"
 TOPIC_STATE_TABLE = "topic-state"
+GLOBAL_STATE_TABLE = "global-state"
 DELIVERIES_TABLE = "deliveries"
-TABLES = (SEEN_TABLE, TOPIC_STATE_TABLE, DELIVERIES_TABLE)
+TABLES = (SEEN_TABLE, TOPIC_STATE_TABLE, GLOBAL_STATE_TABLE, DELIVERIES_TABLE)
 
 
 def changelog_topic(app_id: str, table: str) -> str:
@@ -35,7 +41,7 @@ def changelog_topic(app_id: str, table: str) -> str:
 
 
 def all_topics(app_id: str) -> list[str]:
-    return [ARTICLES, BY_TOPIC, ALERTS, DEADLETTER] + [changelog_topic(app_id, t) for t in TABLES]
+    return [*STREAMS, DEADLETTER] + [changelog_topic(app_id, t) for t in TABLES]
 
 
 def bootstrap_servers(broker_url: str) -> str:

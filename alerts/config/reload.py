@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 import watchfiles
 
-from alerts.config.loader import load_config
+from alerts.config.loader import config_files, load_config
 from alerts.config.models import Config
 from alerts.errors import ConfigError
 from alerts.metrics import Metrics
@@ -150,7 +150,9 @@ class LiveConfig(Generic[T]):
             await self.reload()
 
     async def _on_files(self, stop: asyncio.Event, debounce: float) -> None:
-        directories = sorted({str(p.resolve().parent) for p in self.paths})
+        directories = sorted(
+            {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in self.paths}
+        )
         try:
             async for _changes in watchfiles.awatch(
                 *directories,
@@ -218,9 +220,12 @@ class LiveConfig(Generic[T]):
         self._metrics.config_reloads_failed.inc()
 
     def _read_fingerprint(self) -> str:
-        """A digest of our files' bytes (missing files included), to skip no-op events."""
+        """A digest of our files' bytes (missing files included; a directory's files as
+        listed now), to skip no-op events."""
         digest = hashlib.sha256()
-        for path in self.paths:
+        for path in [*self.paths, *config_files([p for p in self.paths if p.is_dir()])]:
+            if path.is_dir():
+                continue
             digest.update(str(path).encode() + b"\0")
             try:
                 digest.update(path.read_bytes())

@@ -85,6 +85,13 @@ class Rule(ABC, Generic[RuleConfigT]):
     type: ClassVar[str]
     after_others: ClassVar[bool] = False
     """True for rules that read what other rules did to this article (frequency)."""
+    only_on_match: ClassVar[bool] = False
+    """True for rules that can raise nothing unless the analysis holds matches of their own
+    (keyword): the engine evaluates them only then, so idle rules cost nothing."""
+    needs_signal: ClassVar[bool] = False
+    """True for rules that neither raise nor change state for an article in which no rule
+    matched (keyword, commitment, frequency); False for rules that act on quiet articles
+    too (an escalation level easing as its window moves on; rates, flatlines)."""
     scope: ClassVar[str] = "story"
     """``story``: alert about the article, on its primary watch topic only. ``topic``: keep
     state for every topic the article is about (escalation levels, frequencies)."""

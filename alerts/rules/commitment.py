@@ -12,6 +12,7 @@ MAX_EVIDENCE = 8
 
 class CommitmentRule(Rule[models.CommitmentRule]):
     type = "commitment"
+    needs_signal = True
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         actors = {a.lower() for a in self.config.actors} if self.config.actors else None

@@ -9,6 +9,7 @@ from alerts.rules.base import Rule, RuleContext, build_alert, describe_source
 
 class FrequencyRule(Rule[models.FrequencyRule]):
     type = "frequency"
+    needs_signal = True
     scope = "topic"
     after_others = True
 

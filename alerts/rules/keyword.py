@@ -18,6 +18,8 @@ MAX_EVIDENCE = 5
 
 class KeywordRule(Rule[models.KeywordRule]):
     type = "keyword"
+    needs_signal = True
+    only_on_match = True
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         matches = ctx.analysis.keyword_matches.get(self.name, ())

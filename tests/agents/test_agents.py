@@ -49,6 +49,7 @@ class Harness:
     stats: RunStats
     metrics: Metrics
     by_topic: Sent
+    by_topic_global: Sent
     alerts: Sent
     deadletter: Sent
     alerts_file: Any
@@ -62,12 +63,15 @@ def build_harness(sinks: dict[str, Any], alerts_file: Any, metrics: Metrics) -> 
     handlers = Handlers(Fixed(engine), dispatcher, metrics, stats, always_sinks=list(sinks))
     app = create_app(Settings(partitions=1), "kafka://127.0.0.1:1", embedded=True)
     topology = build_topology(app, handlers, 1)
-    by_topic, alerts, deadletter = Sent(), Sent(), Sent()
+    by_topic, by_topic_global, alerts, deadletter = Sent(), Sent(), Sent(), Sent()
     # The agents forward with topic.send; capture what they send instead of producing.
     topology.by_topic.send = by_topic
+    topology.by_topic_global.send = by_topic_global
     topology.alerts.send = alerts
     topology.deadletter.send = deadletter
-    return Harness(topology, stats, metrics, by_topic, alerts, deadletter, alerts_file)
+    return Harness(
+        topology, stats, metrics, by_topic, by_topic_global, alerts, deadletter, alerts_file
+    )
 
 
 async def handled(harness: Harness, counter: str, count: int) -> None:
@@ -112,6 +116,36 @@ async def test_triage_keys_the_story_by_watch_topic(harness: Harness) -> None:
     envelope = json.loads(harness.by_topic.records[0][1])
     assert envelope["article"]["title"].startswith("Japan and China")
     assert envelope["ingested_at"] == 1700000000.0 and envelope["source"] == "file"
+
+
+async def test_off_topic_articles_take_the_global_lane_and_quiet_ones_stop_at_triage(
+    harness: Harness,
+) -> None:
+    def record(n: int, title: str, body: str) -> bytes:
+        return json.dumps({"id": f"q{n}", "title": title, "body": body}).encode()
+
+    quiet = record(1, "Harvest", "Farmers in Iowa expect a record corn crop this year.")
+    balloon = record(2, "Odd sky", "Farmers in Iowa photographed what looked like a spy balloon.")
+    market = record(3, "Markets", "Shares rose in Frankfurt on Tuesday.")
+    async with harness.topology.triage_global.test_context() as agent:
+        await agent.put(quiet)
+        await agent.put(balloon)
+        await agent.put(STORY)  # classified again: a config reload may have made it on-topic
+        await handled(harness, "triaged", 3)
+    async with harness.topology.triage.test_context() as agent:
+        await agent.put(market)  # from a producer of its own, not through our publisher
+        await handled(harness, "triaged", 4)
+    [(key, value)] = harness.by_topic_global.records
+    assert key == b"global" and json.loads(value)["article"]["id"] == "q2"
+    assert b"china-japan" in [key for key, _ in harness.by_topic.records]
+
+    async with harness.topology.detect_global.test_context() as agent:
+        await agent.put(value, key=b"global")
+        await handled(harness, "detected", 1)
+    [(_, raised)] = harness.alerts.records
+    alert = json.loads(raised)["alert"]
+    assert (alert["rule"], alert["topic"]) == ("spy-balloon", "global")
+    assert "global/story/q2" in harness.topology.global_state
 
 
 async def test_triage_drops_the_same_article_sent_twice(harness: Harness) -> None:
@@ -185,8 +219,8 @@ async def test_detect_turns_the_story_into_escalation_and_commitment_alerts(
     kinds = sorted(a["kind"] for a in alerts)
     assert "escalation" in kinds and "commitment" in kinds
     assert len(kinds) == len(set(kinds)), "the repeated article raised nothing new"
-    state = harness.topology.topic_state["china-japan"]
-    assert state["levels"]["escalation"] in ("warning", "critical")
+    levels = harness.topology.topic_state["china-japan/levels"]
+    assert levels["escalation"] in ("warning", "critical")
 
 
 async def test_detect_dead_letters_an_envelope_it_cannot_read(harness: Harness) -> None:
