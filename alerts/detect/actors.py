@@ -16,6 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import pycountry
 import yaml
 
 from alerts.detect.matcher import PhraseMatcher
@@ -204,9 +205,64 @@ _OF_LINK = re.compile(r"\s+(?:of|in|for)\s+")
 
 @cache
 def gazetteer() -> Gazetteer:
-    """The shipped gazetteer, loaded and compiled once per process."""
+    """The shipped gazetteer, loaded and compiled once per process: ISO 3166 countries
+    (``pycountry``) with the hand list's demonyms, capitals, metonyms, forces and leaders."""
     source = resources.files("alerts.detect").joinpath("data/actors.yaml")
-    return Gazetteer(yaml.safe_load(source.read_text(encoding="utf-8")))
+    return Gazetteer(with_iso_countries(yaml.safe_load(source.read_text(encoding="utf-8"))))
+
+
+def with_iso_countries(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every ISO 3166-1 country: its short, common and official names become
+    surfaces of the hand list's state they name (matched on the canonical name or a surface
+    in ``also``); a country the hand list lacks (most are territories: Greenland, Guam) is
+    added under its common name. The hand list keeps what no dataset has."""
+    states: dict[str, Any] = {name: dict(extra or {}) for name, extra in data["states"].items()}
+    by_surface = {name: name for name in states}
+    for name, extra in states.items():
+        for surface in extra.get("also", []):
+            by_surface.setdefault(surface, name)
+    for country in pycountry.countries:
+        names = [n for n in _iso_names(country) if n not in NOT_COUNTRY_NAMES]
+        if not names:
+            continue
+        longest_first = sorted(names, key=len, reverse=True)  # "Republic of the Congo" first
+        state = next((by_surface[n] for n in longest_first if n in by_surface), None)
+        if state is None:
+            state = names[0]
+            states[state] = {}
+            by_surface[state] = state
+        also = states[state].setdefault("also", [])
+        also.extend(n for n in names if n != state and n not in also and n not in by_surface)
+        for n in names:
+            by_surface.setdefault(n, state)
+    return {**data, "states": states}
+
+
+def _iso_names(country: Any) -> list[str]:
+    """A country's names, the everyday one first: "Korea, Republic of" is "South Korea"
+    (its common name) and "Republic of Korea"; "Micronesia, Federated States of" is also
+    plain "Micronesia"; "(Malvinas)"-style asides are dropped."""
+    found: list[str] = []
+    heads: list[str] = []
+    for attribute in ("common_name", "name", "official_name"):
+        value = getattr(country, attribute, None)
+        if not value:
+            continue
+        value = _ASIDE.sub("", value).strip()
+        if ", " in value:
+            head, qualifier = value.split(", ", 1)
+            heads.append(head)
+            value = f"{qualifier} {head}" if _INVERTED.search(qualifier) else head
+        value = re.sub(r"^(?:the|The)\s+", "", value)
+        if value not in found:
+            found.append(value)
+    return found + [h for h in heads if h not in found]
+
+
+_ASIDE = re.compile(r"\s*\([^)]*\)")
+_INVERTED = re.compile(r"\bof(?:\s+the)?$")
+NOT_COUNTRY_NAMES = frozenset({"Jersey", "Guernsey", "Antarctica"})
+"""ISO names that read as something else in news ("New Jersey", a Guernsey cow)."""
 
 
 def unnamed_heads() -> frozenset[str]:
