@@ -119,9 +119,10 @@ class PairTopics:
     their own, keyed by the pair, as GDELT codes every dyad.
 
     A pairing watch topic (``all_of``) covers a dyad when it names both states; a place
-    topic (``any_of``) when it names something in the act's sentence. At most ``max_live``
-    pair topics are live at once (each lapses after ``idle`` seconds without an article);
-    past the cap a new pair's acts stay on ``global``.
+    topic (``any_of``) when it names something in the act's sentence, or when it is the
+    article's primary topic (a South China Sea story's China-Philippines acts are its own).
+    At most ``max_live`` pair topics are live at once (each lapses after ``idle`` seconds
+    without an article); past the cap a new pair's acts stay on ``global``.
     """
 
     def __init__(self, config: PairTopicsConfig, watch: TopicClassifier) -> None:
@@ -153,14 +154,14 @@ class PairTopics:
         return self._only is None or parties <= self._only
 
     def _covered(self, dyad: Dyad, watch_topics: Sequence[str]) -> bool:
-        for topic in watch_topics:
+        for index, topic in enumerate(watch_topics):
             if topic == GLOBAL_TOPIC:
                 continue
             if self._watch.is_pairing(topic):
                 if all(self._watch.mentions(topic, party) for party in dyad.parties):
                     return True
-            elif self._watch.mentions(topic, dyad.sentence):
-                return True
+            elif index == 0 or self._watch.mentions(topic, dyad.sentence):
+                return True  # a place the article is chiefly about covers its acts
         return False
 
     def _admit(self, topic: str, now: float) -> bool:

@@ -10,9 +10,10 @@ passage. Then:
   a passage whose every act the context found denied is no escalation, whatever the model says;
 - a passage the model reads as escalation whose counted acts do not reach ``watch`` gets a
   ``learned`` match on its most telling sentence that lifts it to ``watch``;
-- commitments in passages the model reads as commitments stay, the others are dropped; a
-  passage read as a commitment where the grammar found none gets one read loosely from its
-  sentence with the verb of commitment (:func:`commitment_in_sentence`).
+- commitments in passages the model reads as commitments stay, the others are dropped; an
+  article read as committing where the grammar found no commitment gets one, read loosely
+  from the surest passage's sentence with its verb of commitment
+  (:func:`commitment_in_sentence`).
 """
 
 from __future__ import annotations
@@ -182,10 +183,11 @@ class Judge:
         decided = [v for v in verdicts if v.scores.decided["commitment"]]
         kept = [c for c in reading.commitments if _within(decided, c.start)]
         dropped = tuple(c for c in reading.commitments if not _within(decided, c.start))
-        for verdict in decided:
-            if any(verdict.start <= c.start < verdict.end for c in kept):
-                continue
-            kept.append(self._loose_commitment(text, verdict, reading.rejected))
+        if decided and not kept:
+            # The model reads a commitment the grammar did not take: one, read loosely from
+            # the passage it is surest of (more would repeat the article's one pledge).
+            best = max(decided, key=lambda v: v.scores.probability["commitment"])
+            kept.append(self._loose_commitment(text, best, reading.rejected))
         kept.sort(key=lambda c: c.start)
         return tuple(kept), dropped
 
