@@ -16,11 +16,13 @@ from prometheus_client import CollectorRegistry
 
 from alerts.articles import Article, parse_article
 from alerts.config.models import Config, WatchTopic
+from alerts.detect.decision import denied
 from alerts.detect.matcher import PhraseMatcher
 from alerts.engine import Engine, OfflineRun
 from alerts.errors import InvalidArticle
 from alerts.metrics import Metrics
 from alerts.model import Veto
+from alerts.rules.base import Analysis
 
 MAX_SHOWN = 80
 
@@ -73,11 +75,40 @@ def run(records: Sequence[bytes], name: str, config: Config, *, out: TextIO, err
                 nearly.append(f"{rule}: alert suppressed ({reason})")
         if _near_duplicates(metrics) > folded:
             nearly.append("story: a near-duplicate of an earlier article; only new facts alert")
+        for line in _model_lines(engine, record.text, analysis):
+            print(f"   {line}", file=out)
+        if analysis.judgement is not None:
+            for dropped in analysis.judgement.dropped:
+                nearly.append(
+                    f"commitment: the grammar read {_quote(dropped.actor + ': ' + dropped.action)}"
+                    " but the model did not take the passage for a commitment"
+                )
         for line in nearly:
             print(f"   nearly {line}", file=out)
         if not result.alerts and not nearly:
             print("   nothing matched", file=out)
     return status
+
+
+def _model_lines(engine: Engine, text: str, analysis: Analysis) -> Iterator[str]:
+    """What the learned decision made of each passage, and the inputs that decided it."""
+    judge = engine.judge
+    if judge is None or analysis.judgement is None:
+        return
+    for verdict in analysis.judgement.verdicts:
+        passage = text[verdict.start : verdict.end]
+        scores = verdict.scores
+        yield f"model on {_quote(passage)} (characters {verdict.start}-{verdict.end}):"
+        for label in ("escalation", "commitment"):
+            decided = "yes" if scores.decided[label] else "no"
+            if label == "escalation" and scores.decided[label] and denied(verdict.signals):
+                decided = "no (every act it reports is denied)"
+            features = judge.classifier.explain(passage, verdict.signals, label, top=5)
+            because = "; ".join(f"{f.name} {f.weight:+.2f}" for f in features)
+            yield (
+                f"  {label}: {decided}, p={scores.probability[label]:.2f} "
+                f"(threshold {judge.classifier.labels[label].threshold:.2f}) from {because}"
+            )
 
 
 class _TopicProbe:
