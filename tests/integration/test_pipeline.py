@@ -147,3 +147,19 @@ async def _deadletter_reasons(broker: EmbeddedBroker, expected: int) -> list[str
         return sorted(r["reason"] for r in records)
     finally:
         await consumer.stop()
+
+
+async def test_acts_between_two_states_no_watch_topic_covers_alert_on_a_pair_topic(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """India and China have no watch topic of their own: the clash gets ``china-india``."""
+    alerts, stats = await _run(
+        broker, tmp_path, str(ROOT / "tests" / "data" / "ladakh-clash.jsonl")
+    )
+
+    escalations = [a for a in alerts if a["kind"] == "escalation"]
+    assert [a["topic"] for a in escalations] == ["china-india"]
+    assert escalations[0]["severity"] in ("warning", "critical")
+    actors = {e["attributes"].get("actor") for e in escalations[0]["evidence"]}
+    assert actors <= {"China", "India"} and actors
+    assert stats["failed"] == 0 and stats["deadlettered"] == 0
