@@ -1,16 +1,22 @@
 """The faust agents: triage → detect → notify, each catching per message.
 
 An exception escaping a faust agent crashes it and the supervisor restarts it, stalling
-the partition; so every message is handled inside ``_guard`` and anything unexpected is
+the partition; so every message is handled inside ``process`` and anything unexpected is
 dead-lettered with the reason, counted, and the stream goes on.
+
+The notify agent does not wait for Slack: it queues each alert with the dispatcher (in
+order) and moves on, and the alert's message is acknowledged only once every sink has an
+outcome, so Kafka commits an offset only when the alerts before it are settled. At most
+``MAX_IN_FLIGHT`` alerts wait at once; beyond that the agent waits too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +29,7 @@ log = logging.getLogger(__name__)
 
 INGESTED_AT_HEADER = "flashpoint-ingested-at"
 SOURCE_HEADER = "flashpoint-source"
+MAX_IN_FLIGHT = 1000
 
 
 @dataclass
@@ -79,7 +86,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     async def process(
         stage: str,
         event: Any,
-        handle: Callable[[Any], Awaitable[Outcome]],
+        handling: Awaitable[Outcome],
         target: Any | None,
         sent: str | None,
         done: str,
@@ -87,7 +94,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         message = event.message
         origin = f"{message.topic}/{message.partition}/{message.offset}"
         try:
-            outcome = await handle(event)
+            outcome = await handling
             for out in outcome.forward:
                 if target is None or sent is None:
                     raise RuntimeError(f"{stage} has nowhere to forward")
@@ -105,7 +112,8 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         # Not in a finally: a message cancelled mid-way (shutdown) was not handled, and Kafka
         # will deliver it again.
         setattr(stats, done, getattr(stats, done) + 1)
-        positions[(message.topic, message.partition)] = message.offset + 1
+        tp = (message.topic, message.partition)
+        positions[tp] = max(positions.get(tp, 0), message.offset + 1)
 
     async def handle_triage(event: Any) -> Outcome:
         headers = _headers(event)
@@ -120,23 +128,42 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     async def handle_detect(event: Any) -> Outcome:
         return handlers.detect(event.value or b"", states=topic_state)
 
-    async def handle_notify(event: Any) -> Outcome:
-        return await handlers.notify(event.value or b"", deliveries=deliveries)
+    def start_notify(event: Any) -> Awaitable[Outcome]:
+        """Queue the alert now, in arrival order; an error here is raised when awaited."""
+        try:
+            return handlers.notify(event.value or b"", deliveries=deliveries)
+        except Exception as exc:
+            return _raising(exc)
+
+    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def settle_notify(event: Any, handling: Awaitable[Outcome]) -> None:
+        try:
+            await process("notify", event, handling, None, None, "notified")
+            event.ack()
+        finally:
+            slots.release()
 
     @app.agent(articles, name="triage")
     async def triage(stream: Any) -> None:
         async for event in stream.events():
-            await process("triage", event, handle_triage, by_topic, "routed", "triaged")
+            await process("triage", event, handle_triage(event), by_topic, "routed", "triaged")
 
     @app.agent(by_topic, name="detect")
     async def detect(stream: Any) -> None:
         async for event in stream.events():
-            await process("detect", event, handle_detect, alerts, "alerts_sent", "detected")
+            await process("detect", event, handle_detect(event), alerts, "alerts_sent", "detected")
 
     @app.agent(alerts, name="notify")
     async def notify(stream: Any) -> None:
-        async for event in stream.events():
-            await process("notify", event, handle_notify, None, None, "notified")
+        async for event in stream.noack().events():
+            await slots.acquire()
+            # The task inherits this context, where faust's current event is this one, so
+            # its table write lands on the event's partition.
+            task = asyncio.create_task(settle_notify(event, start_notify(event)))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
 
     return Topology(
         articles,
@@ -151,6 +178,10 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         notify,
         positions,
     )
+
+
+async def _raising(exc: Exception) -> Outcome:
+    raise exc
 
 
 def _headers(event: Any) -> dict[str, str]:

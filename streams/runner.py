@@ -24,7 +24,7 @@ from alerts.engine import Engine
 from alerts.errors import FlashpointError
 from alerts.metrics import Metrics
 from alerts.sinks.base import Sink, build_sinks, sink_factory
-from alerts.sinks.dispatch import Dispatcher
+from alerts.sinks.dispatch import Dispatcher, RetryPolicy
 from streams.agents import Topology, build_topology
 from streams.app import create_app
 from streams.broker import EmbeddedBroker
@@ -40,6 +40,8 @@ ALERTS_OUT_SINK = "alerts-out"
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_QUIET_CHECKS = 10
 STREAM_TOPICS = frozenset({ARTICLES, BY_TOPIC, ALERTS})
+EXIT_UNDELIVERED = 4
+"""``--drain`` exit code when an alert could not be delivered."""
 
 
 @dataclass
@@ -121,9 +123,13 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
             if out is not None:
                 sinks[ALERTS_OUT_SINK] = out
         await _start_sinks(sinks, stack)
-        dispatcher = Dispatcher(sinks, metrics)
-        always = [ALERTS_OUT_SINK] if ALERTS_OUT_SINK in sinks else []
-        handlers = Handlers(live, dispatcher, metrics, stats, always_sinks=always)
+        policy = RetryPolicy(
+            budget=settings.delivery_budget, max_backoff=settings.delivery_max_backoff
+        )
+        dispatcher = Dispatcher(sinks, metrics, policy=policy)
+        stack.push_async_callback(_stop_dispatcher, dispatcher, settings.shutdown_timeout)
+        after = [ALERTS_OUT_SINK] if ALERTS_OUT_SINK in sinks else []
+        handlers = Handlers(live, dispatcher, metrics, stats, after_sinks=after)
 
         app = create_app(settings, broker_url, embedded=embedded)
         faust_metrics = FaustMetrics.create(metrics.registry, "flashpoint_faust")
@@ -173,6 +179,9 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
     if options.stats_out:
         await asyncio.to_thread(Path(options.stats_out).write_text, stats_json(stats) + "\n")
     log.info("stopped: %s", stats.contract())
+    if options.drain and stats.failed:
+        log.error("%d alerts could not be delivered (see flashpoint.deadletter)", stats.failed)
+        return EXIT_UNDELIVERED
     return 0
 
 
@@ -231,6 +240,14 @@ async def _start_sinks(sinks: dict[str, Sink], stack: contextlib.AsyncExitStack)
     for sink in sinks.values():
         await sink.start()
         stack.push_async_callback(sink.stop)
+
+
+async def _stop_dispatcher(dispatcher: Dispatcher, timeout: float) -> None:
+    """Let requests in flight finish (briefly); alerts still queued are delivered again by
+    Kafka to the next worker, since their messages were never acknowledged."""
+    left = await dispatcher.stop(grace=min(timeout, 10.0))
+    if left:
+        log.warning("stopped with %d alerts not yet delivered; Kafka will deliver them again", left)
 
 
 async def _stop_app(app: Any, timeout: float) -> None:
