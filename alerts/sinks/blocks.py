@@ -180,10 +180,13 @@ def slack_date(moment: float) -> str:
     return f"<!date^{int(moment)}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def headline(alert: Alert) -> str:
-    """The header: a severity symbol and the alert's title, once, within Slack's limit."""
+def headline(alert: Alert, more: int = 0) -> str:
+    """The header: a severity symbol and the alert's title, once, within Slack's limit;
+    ``more`` counts the other stories a group message lists."""
     symbol = SEVERITY_SYMBOL.get(alert.severity, "")
-    return shorten(f"{symbol} {escape_plain(alert.title)}".strip(), HEADER_LIMIT)
+    suffix = f" (+{more} more)" if more else ""
+    title = shorten(f"{symbol} {escape_plain(alert.title)}".strip(), HEADER_LIMIT - len(suffix))
+    return title + suffix
 
 
 def what_happened(
@@ -329,14 +332,17 @@ def render(
     blocks: list[dict[str, Any]] = []
     levels = frozenset(a.level for a in ordered)
     lines = [what_happened(a, thread if a is first else None, levels) for a in ordered]
+    stories = len({_article_key(a) for a in ordered})
+    if stories > 1:  # a group: each further item links to its own article
+        for index, alert in enumerate(ordered[1:], start=1):
+            link = link_line(alert, title_shown=False)
+            lines[index] += f" · {link}" if link else ""
     if reply and not broadcast:
         lines[0] = f"*{shorten(escape(first.title), HEADER_LIMIT)}*\n{lines[0]}"
     else:
+        header = headline(first, more=stories - 1)
         blocks.append(
-            {
-                "type": "header",
-                "text": {"type": "plain_text", "text": headline(first), "emoji": False},
-            }
+            {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}}
         )
     if markup:
         lines[0] = f"{markup} {lines[0]}"
@@ -392,6 +398,10 @@ def validated(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 f"invalid {block.get('type')} block: {exc}", code="invalid_blocks"
             ) from None
     return blocks
+
+
+def _article_key(alert: Alert) -> str:
+    return str(alert.article.get("id") or alert.article.get("url") or alert.id)
 
 
 def _fit(lines: list[str]) -> str:

@@ -140,22 +140,50 @@ class Dispatcher:
     ) -> Awaitable[DeliveryReport]:
         """Queue ``alert`` for each named sink now, in call order; await the result for the
         report. ``threads`` maps a sink to what it stored about the alert's thread."""
+        stored = {name: {_thread_key(alert): value} for name, value in (threads or {}).items()}
+        [report] = self._submit([alert], sink_names, stored, ingested_at)
+        return report
+
+    def submit_group(
+        self,
+        alerts: Sequence[Alert],
+        sink_names: Sequence[str],
+        *,
+        threads: Mapping[str, Mapping[str, dict[str, Any] | None]] | None = None,
+        ingested_at: float | None = None,
+    ) -> list[Awaitable[DeliveryReport]]:
+        """Queue ``alerts`` as one message per sink (a group or a digest listing them all);
+        one report per alert. ``threads`` maps a sink to what it stored per thread key."""
+        return self._submit(list(alerts), sink_names, threads or {}, ingested_at)
+
+    def _submit(
+        self,
+        alerts: list[Alert],
+        sink_names: Sequence[str],
+        threads: Mapping[str, Mapping[str, dict[str, Any] | None]],
+        ingested_at: float | None,
+    ) -> list[Awaitable[DeliveryReport]]:
         if self._closing:
             raise RuntimeError("the dispatcher is stopped")
         names = list(dict.fromkeys(sink_names))
         skipped = tuple(name for name in names if name not in self.sinks)
         for name in skipped:
-            log.debug("alert %s: sink %r is not running, skipped", alert.id, name)
+            log.debug("alerts %s: sink %r is not running, skipped", alerts[0].id, name)
         loop = asyncio.get_running_loop()
-        outcomes: dict[str, asyncio.Future[tuple[bool, Any]]] = {}
+        outcomes: list[dict[str, asyncio.Future[tuple[bool, Any]]]] = [{} for _ in alerts]
         for name in names:
             if name in skipped:
                 continue
-            outcome: asyncio.Future[tuple[bool, Any]] = loop.create_future()
-            stored = (threads or {}).get(name)
-            self._enqueue(self.sinks[name], _Waiting(alert, stored, outcome, ingested_at))
-            outcomes[name] = outcome
-        return self._report(outcomes, skipped)
+            stored = threads.get(name) or {}
+            waiting = []
+            for alert, per_alert in zip(alerts, outcomes, strict=True):
+                outcome: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+                per_alert[name] = outcome
+                waiting.append(
+                    _Waiting(alert, stored.get(_thread_key(alert)), outcome, ingested_at)
+                )
+            self._enqueue(self.sinks[name], waiting)
+        return [self._report(per_alert, skipped) for per_alert in outcomes]
 
     async def deliver(
         self,
@@ -200,17 +228,17 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ queueing
 
-    def _enqueue(self, sink: Sink, waiting: _Waiting) -> None:
+    def _enqueue(self, sink: Sink, waiting: list[_Waiting]) -> None:
         lane = self._lanes.get(sink.lane)
         if lane is None:
             lane = self._lanes[sink.lane] = _Lane(sink.lane)
             lane.worker = asyncio.create_task(self._work(lane), name=f"lane:{sink.lane}")
-        self.metrics.delivery_queue.labels(sink=sink.name).inc()
-        joined = self._joinable(lane, sink, waiting.alert)
+        self.metrics.delivery_queue.labels(sink=sink.name).inc(len(waiting))
+        joined = self._joinable(lane, sink, waiting[0].alert) if len(waiting) == 1 else None
         if joined is not None:
-            joined.waiting.append(waiting)
+            joined.waiting.extend(waiting)
             return
-        lane.items.append(_Message(sink, [waiting], self._clock()))
+        lane.items.append(_Message(sink, waiting, self._clock()))
         lane.ready.set()
 
     @staticmethod

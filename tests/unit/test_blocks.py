@@ -319,3 +319,27 @@ def test_blocks_that_slack_would_refuse_are_an_error() -> None:
     assert caught.value.code == "invalid_blocks"
     with pytest.raises(SinkError, match="50"):
         validated([{"type": "divider"}] * 51)
+
+
+def test_a_group_lists_each_story_with_its_own_link() -> None:
+    others = [
+        make_alert(
+            id=f"g{n}",
+            severity="info",
+            title=f"Story {n}",
+            article={
+                "id": f"art-{n}",
+                "url": f"https://wire.example/{n}",
+                "title": f"Story {n}",
+                "source": f"Wire {n}",
+            },
+        )
+        for n in (2, 3)
+    ]
+    message = render([*others, make_alert()])
+    header, lines, *_ = message.blocks
+    assert header["text"]["text"] == f"⚠️ {TITLE} (+2 more)"
+    first, second, third = lines["text"]["text"].split("\n")
+    assert first.startswith("*Warning* · Korean Peninsula")
+    assert second.endswith(" · <https://wire.example/2|Story 2 — Wire 2>")
+    assert third.endswith(" · <https://wire.example/3|Story 3 — Wire 3>")

@@ -3,6 +3,7 @@ client: threads, chat.update, broadcasts, failure modes and idempotent retries."
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import time
@@ -152,8 +153,6 @@ class Delivery:
 
 
 async def wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
-    import asyncio
-
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -394,6 +393,23 @@ async def test_a_later_alert_about_the_same_article_goes_in_its_thread(stub: Sla
         await delivery.send(escalation("watch", 1, article=make_alert().article))
     [parent] = stub.channel(CHANNEL)
     assert [m.alert_id for m in stub.replies(CHANNEL, parent.ts)] == ["esc-watch-1"]
+
+
+async def test_a_group_of_alerts_is_one_message_with_an_outcome_for_each(
+    stub: SlackStub,
+) -> None:
+    group = [
+        make_alert(id=f"g{n}", thread_key=f"story:china-japan:g{n}", article={"id": f"g{n}"})
+        for n in range(3)
+    ]
+    async with Delivery(stub) as delivery:
+        reports = await asyncio.gather(*delivery.dispatcher.submit_group(group, ["slack-news"]))
+    assert all(report.ok for report in reports)
+    [message] = stub.channel(CHANNEL)
+    assert message.metadata is not None
+    assert message.metadata["event_payload"]["alert_ids"] == "g0 g1 g2"
+    threads = {report.delivered["slack-news"]["ts"] for report in reports}  # type: ignore[index]
+    assert threads == {message.ts}
 
 
 async def test_webhook_mode_gets_the_same_queue_retries_and_outcomes(stub: SlackStub) -> None:
