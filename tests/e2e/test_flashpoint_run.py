@@ -123,6 +123,11 @@ async def test_drain_delivers_each_alert_to_slack_once(tmp_path: Path) -> None:
         assert _mention_free(message), message
         assert ":rotating_light:" not in json.dumps(message)
         assert "\u202e" not in json.dumps(message, ensure_ascii=False)
+    internal = ("Rolling score", "weight", "_keyword_", "rule escalation", "spy-balloon")
+    for stored in stub.stored:
+        visible = stored.text + json.dumps(stored.blocks, ensure_ascii=False)
+        assert not [word for word in internal if word in visible], visible
+        assert not [a["id"] for a in alerts if a["id"] in visible], "no raw alert hash"
     # One article is one message and its thread, however many alerts it raised.
     roots_by_article: dict[str, set[str]] = {}
     for message in stub.stored:
