@@ -315,11 +315,8 @@ class Dispatcher:
         retries = 0
         while True:
             await self._turn(lane, item)
-            now = self._clock()
             if first is None:
-                first, first_at = now, time.time()
-            if isinstance(item, _Message):
-                lane.last_message = now
+                first, first_at = self._clock(), time.time()
             attempt = Attempt(retries + 1, first_at, uncertain)
             try:
                 if isinstance(item, _Message):
@@ -327,7 +324,12 @@ class Dispatcher:
                         [w.alert for w in item.waiting],
                         {_thread_key(w.alert): w.stored for w in item.waiting},
                     )
-                    sent = await sink.send(post, attempt)
+                    try:
+                        sent = await sink.send(post, attempt)
+                    finally:
+                        # From the end of the attempt: it may look for an earlier copy
+                        # before it posts, so its post can come late in it.
+                        lane.last_message = self._clock()
                 else:
                     await item.follow_up.run(attempt)
                     return
