@@ -127,7 +127,6 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
             budget=settings.delivery_budget, max_backoff=settings.delivery_max_backoff
         )
         dispatcher = Dispatcher(sinks, metrics, policy=policy)
-        stack.push_async_callback(_stop_dispatcher, dispatcher, settings.shutdown_timeout)
         after = [ALERTS_OUT_SINK] if ALERTS_OUT_SINK in sinks else []
         handlers = Handlers(live, dispatcher, metrics, stats, after_sinks=after)
 
@@ -137,6 +136,8 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
         topology = build_topology(app, handlers, settings.partitions)
         await app.start()
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
+        # Stopped before the app, so deliveries finishing in the grace are still recorded.
+        stack.push_async_callback(_stop_dispatcher, dispatcher, settings.shutdown_timeout)
 
         publisher = KafkaPublisher(broker_url, metrics, stats)
         await publisher.start()
@@ -245,7 +246,7 @@ async def _start_sinks(sinks: dict[str, Sink], stack: contextlib.AsyncExitStack)
 async def _stop_dispatcher(dispatcher: Dispatcher, timeout: float) -> None:
     """Let requests in flight finish (briefly); alerts still queued are delivered again by
     Kafka to the next worker, since their messages were never acknowledged."""
-    left = await dispatcher.stop(grace=min(timeout, 10.0))
+    left = await dispatcher.stop(grace=min(5.0, timeout / 2))
     if left:
         log.warning("stopped with %d alerts not yet delivered; Kafka will deliver them again", left)
 

@@ -163,8 +163,6 @@ class Dispatcher:
         threads: Mapping[str, Mapping[str, dict[str, Any] | None]],
         ingested_at: float | None,
     ) -> list[Awaitable[DeliveryReport]]:
-        if self._closing:
-            raise RuntimeError("the dispatcher is stopped")
         names = list(dict.fromkeys(sink_names))
         skipped = tuple(name for name in names if name not in self.sinks)
         for name in skipped:
@@ -173,6 +171,11 @@ class Dispatcher:
         outcomes: list[dict[str, asyncio.Future[tuple[bool, Any]]]] = [{} for _ in alerts]
         for name in names:
             if name in skipped:
+                continue
+            if self._closing:  # stopping: left undelivered, for Kafka to deliver again
+                for per_alert in outcomes:
+                    per_alert[name] = loop.create_future()
+                    per_alert[name].cancel()
                 continue
             stored = threads.get(name) or {}
             waiting = []
@@ -205,8 +208,9 @@ class Dispatcher:
         return count
 
     async def stop(self, grace: float = 0.0) -> int:
-        """Stop every lane: attempts in flight get ``grace`` seconds to finish; what is left
-        is not delivered (Kafka delivers it again). Returns how many alerts were left."""
+        """Stop every lane: attempts in flight get ``grace`` seconds to finish; what is left,
+        and what is submitted from now on, is not delivered (awaiting its report raises
+        ``CancelledError``; Kafka delivers it again). Returns how many alerts were left."""
         self._closing = True
         workers = [lane.worker for lane in self._lanes.values() if lane.worker is not None]
         for lane in self._lanes.values():

@@ -368,7 +368,8 @@ async def test_stop_leaves_queued_alerts_undelivered_and_says_how_many() -> None
     pending = [dispatcher.submit(alert(n), ["slack"]) for n in range(3)]
     await asyncio.sleep(0.05)
     assert await dispatcher.stop(grace=0.05) == 3
-    for waiting in pending:
+    late = dispatcher.submit(alert(9), ["slack"])
+    for waiting in [*pending, late]:
         with pytest.raises(asyncio.CancelledError):
             await waiting
     assert count(metrics, "slack", "failed") == 0
