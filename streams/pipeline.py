@@ -137,11 +137,14 @@ class DeliveryRecord:
     ``ids``: alerts every routed sink accepted (a replay of one is skipped). ``partial``:
     for an alert that failed somewhere, the sinks that did accept it (a replay of its dead
     letter goes only to the others). ``threads``: per sink, where the thread is in it.
+    ``lost``: sinks where an alert of the thread failed before the thread had a message
+    there (a note on that story then fails instead of standing alone).
     """
 
     ids: list[str] = field(default_factory=list)
     partial: dict[str, list[str]] = field(default_factory=dict)
     threads: dict[str, Any] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, stored: Mapping[str, Any] | None) -> DeliveryRecord:
@@ -153,7 +156,15 @@ class DeliveryRecord:
             ids=list(stored.get("ids") or []),
             partial={k: list(v) for k, v in (stored.get("partial") or {}).items()},
             threads=dict(threads),
+            lost=list(stored.get("lost") or []),
         )
+
+    def stored_threads(self) -> dict[str, Any]:
+        """What each sink is given about the thread."""
+        stored = dict(self.threads)
+        for sink in self.lost:
+            stored.setdefault(sink, {"lost": True})
+        return stored
 
     def keep_thread(self, sink: str, state: dict[str, Any]) -> None:
         """Store ``state`` unless what is stored is newer (alerts finish out of order)."""
@@ -163,9 +174,16 @@ class DeliveryRecord:
         ):
             return
         self.threads[sink] = state
+        if sink in self.lost:
+            self.lost.remove(sink)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ids": self.ids, "partial": self.partial, "threads": self.threads}
+        return {
+            "ids": self.ids,
+            "partial": self.partial,
+            "threads": self.threads,
+            "lost": self.lost,
+        }
 
 
 class Handlers:
@@ -296,7 +314,8 @@ class Handlers:
             return _ready(Outcome())
         accepted = set(record.partial.get(alert.id, ()))
         names = [n for n in self.engine.current.decisions.route(alert) if n not in accepted]
-        pending = self.dispatcher.submit(alert, names, threads=record.threads, ingested_at=ingested)
+        threads = record.stored_threads()
+        pending = self.dispatcher.submit(alert, names, threads=threads, ingested_at=ingested)
         return self._settle(alert, raw, key, pending, deliveries, ingested)
 
     async def _settle(
@@ -322,6 +341,7 @@ class Handlers:
             if state:
                 record.keep_thread(sink, state)
         if report.failed:
+            record.lost += [s for s in report.failed if s not in (*record.threads, *record.lost)]
             done = set(record.partial.get(alert.id, ())) | set(report.delivered)
             if done:
                 record.partial[alert.id] = sorted(done)

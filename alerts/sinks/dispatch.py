@@ -19,6 +19,7 @@ import logging
 import math
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_COMBINED = 5
 """At most this many alerts about one article share a message."""
+_NOT_POSTED = object()
+MAX_LOST = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,8 @@ class DeliveryReport:
     """Per sink: what it asked to store about the alert's thread, or why it failed.
 
     ``skipped`` names sinks a route asked for that are not running (a Slack sink left out
-    for lack of credentials); they are neither delivered nor failed.
+    for lack of credentials) or had nothing to send (a note on a story that never went to
+    them); they are neither delivered nor failed.
     """
 
     delivered: dict[str, dict[str, Any] | None] = field(default_factory=dict)
@@ -129,6 +133,8 @@ class Dispatcher:
         self._sleep = sleep
         self._lanes: dict[str, _Lane] = {}
         self._closing = False
+        self._lost: OrderedDict[tuple[str, str], None] = OrderedDict()
+        """(sink, thread key) whose last message failed: later alerts of the thread know."""
 
     def submit(
         self,
@@ -271,14 +277,17 @@ class Dispatcher:
     async def _report(
         self, outcomes: dict[str, asyncio.Future[tuple[bool, Any]]], skipped: tuple[str, ...]
     ) -> DeliveryReport:
-        report = DeliveryReport(skipped=skipped)
+        delivered: dict[str, dict[str, Any] | None] = {}
+        failed: dict[str, str] = {}
         for name, outcome in outcomes.items():
             ok, value = await outcome
-            if ok:
-                report.delivered[name] = value
+            if value is _NOT_POSTED:
+                skipped += (name,)
+            elif ok:
+                delivered[name] = value
             else:
-                report.failed[name] = value
-        return report
+                failed[name] = value
+        return DeliveryReport(delivered, failed, skipped)
 
     # ------------------------------------------------------------------ lane worker
 
@@ -326,7 +335,7 @@ class Dispatcher:
                 if isinstance(item, _Message):
                     post = Post(
                         [w.alert for w in item.waiting],
-                        {_thread_key(w.alert): w.stored for w in item.waiting},
+                        {_thread_key(w.alert): self._stored(sink, w) for w in item.waiting},
                     )
                     try:
                         sent = await sink.send(post, attempt)
@@ -370,10 +379,23 @@ class Dispatcher:
                 self._delivered(lane, item, sent)
                 return
 
+    def _stored(self, sink: Sink, waiting: _Waiting) -> dict[str, Any] | None:
+        if waiting.stored is None and (sink.name, _thread_key(waiting.alert)) in self._lost:
+            return {"lost": True}
+        return waiting.stored
+
     def _delivered(self, lane: _Lane, message: _Message, sent: Sent) -> None:
         name = message.sink.name
+        if sent.posted:
+            for key in message.thread_keys():
+                self._lost.pop((name, key), None)
         for waiting in message.waiting:
             self.metrics.delivery_queue.labels(sink=name).dec()
+            if not sent.posted:
+                self.metrics.deliveries.labels(sink=name, outcome="skipped").inc()
+                if not waiting.outcome.done():
+                    waiting.outcome.set_result((True, _NOT_POSTED))
+                continue
             self.metrics.deliveries.labels(sink=name, outcome="delivered").inc()
             if waiting.ingested_at is not None:
                 latency = max(0.0, time.time() - waiting.ingested_at)
@@ -392,6 +414,11 @@ class Dispatcher:
         if isinstance(item, _Refresh):
             log.warning("sink %r: could not refresh %s: %s", name, item.follow_up.key, reason)
             return
+        for key in item.thread_keys():
+            self._lost[(name, key)] = None
+            self._lost.move_to_end((name, key))
+        while len(self._lost) > MAX_LOST:
+            self._lost.popitem(last=False)
         for waiting in item.waiting:
             self.metrics.delivery_queue.labels(sink=name).dec()
             self.metrics.deliveries.labels(sink=name, outcome="failed").inc()

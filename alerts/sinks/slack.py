@@ -259,7 +259,10 @@ class SlackSink:
         ended = thread is None or not thread.live(now, self.thread_max_age)
         if ended and first.kind != "coverage":
             thread = self._article_thread(alerts, now) or thread
-        placement = place(first, thread, now=now, max_age=self.thread_max_age)
+        lost = bool((post.stored.get(_key(first)) or {}).get("lost"))
+        placement = place(first, thread, now=now, max_age=self.thread_max_age, lost=lost)
+        if placement is None:
+            return Sent(posted=False)
         visible = placement.parent is None or placement.broadcast
         message = render(
             alerts,

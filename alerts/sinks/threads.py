@@ -12,9 +12,10 @@ a thread:
   sent to the channel (``reply_broadcast``).
 - A thread ends when its escalation level falls back to none, or once it is older than the
   sink's ``thread_max_age``; the next alert starts a new one.
-- A note that another outlet carries a story belongs under the story's message only: when
-  that message never got through there is nothing to note under, and the note fails rather
-  than stand alone in the channel.
+- A note that another outlet carries a story belongs under the story's message only. When
+  that message failed here (``lost``), the note fails too rather than stand alone in the
+  channel; when the story was never routed here, there is nothing to note, and the note
+  is not posted (nor is that a failure).
 """
 
 from __future__ import annotations
@@ -113,16 +114,21 @@ def lead(alerts: Sequence[Alert]) -> Alert:
     )
 
 
-def place(alert: Alert, thread: Thread | None, *, now: float, max_age: float) -> Placement:
-    """Where ``alert`` goes given its thread (see the module docstring for the rules)."""
+def place(
+    alert: Alert, thread: Thread | None, *, now: float, max_age: float, lost: bool = False
+) -> Placement | None:
+    """Where ``alert`` goes given its thread (see the module docstring for the rules); None
+    when there is nothing to post. ``lost``: an earlier alert of the thread failed here."""
     if alert.kind == "coverage":
-        if thread is None:
+        if thread is not None:
+            return Placement(thread)
+        if lost:
             raise SinkError(
                 "a note of further coverage has no story message to go under "
                 "(the story's first message was not delivered)",
                 code="no_parent",
             )
-        return Placement(thread)
+        return None
     if thread is None or not thread.live(now, max_age):
         return Placement()
     if alert.level in ("warning", "critical") and LEVEL_RANK[alert.level] > LEVEL_RANK.get(

@@ -28,6 +28,7 @@ class Post:
 
     alerts: list[Alert]
     stored: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """A stored value ``{"lost": true}`` says an earlier alert of the thread failed here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class Sent:
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per thread key, what to store so the next alert of that thread finds its place."""
     follow_up: FollowUp | None = None
+    posted: bool = True
+    """False when there was nothing to send here (a note on a story never routed here)."""
 
 
 @runtime_checkable

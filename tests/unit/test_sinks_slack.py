@@ -377,6 +377,26 @@ async def test_a_note_of_another_outlet_never_stands_alone(stub: SlackStub) -> N
     assert stub.messages == []
 
 
+async def test_a_note_on_a_story_that_failed_before_a_restart_fails_too(stub: SlackStub) -> None:
+    async with Delivery(stub) as delivery:
+        delivery.threads = {"story:china-japan:art-1": {"lost": True}}
+        [note] = await delivery.send(coverage(2, "2024-05-01T09:00:00Z", 2))
+        assert "no story message" in note.failed["slack-news"]
+    assert stub.messages == []
+
+
+async def test_a_note_on_a_story_never_sent_to_this_channel_is_not_posted_nor_failed(
+    stub: SlackStub,
+) -> None:
+    async with Delivery(stub) as delivery:
+        [note] = await delivery.send(coverage(2, "2024-05-01T09:00:00Z", 2))
+        assert note.ok and note.skipped == ("slack-news",)
+    assert stub.messages == []
+    assert sample(
+        delivery.metrics, "flashpoint_deliveries_total", sink="slack-news", outcome="skipped"
+    )
+
+
 async def test_a_thread_stored_by_another_worker_is_continued(stub: SlackStub) -> None:
     async with Delivery(stub) as first:
         await first.send(make_alert())
