@@ -248,7 +248,12 @@ class SlackSink:
         """One attempt at posting ``post`` (see the module docstring)."""
         await self.start()
         if self._web is None:
-            await self._send_webhook(post.alerts)
+            # An incoming webhook cannot thread, and a note of another outlet means nothing
+            # outside its story's thread.
+            alerts = [a for a in post.alerts if a.kind != "coverage"]
+            if not alerts:
+                return Sent(posted=False)
+            await self._send_webhook(alerts)
             return Sent()
         alerts = post.alerts
         first = lead(alerts)
@@ -275,7 +280,7 @@ class SlackSink:
         if placement.parent is None:
             version = 1 + max((t.version for t in known.values() if t), default=0)
             current = started(alerts, channel, ts, now, version)
-            replaced = [t for t in {id(t): t for t in known.values() if t}.values()]
+            replaced = {id(t): t for t in known.values() if t is not None}.values()
             refresh = [t for t in replaced if t.live(now, self.thread_max_age)]
             for old in refresh:
                 old.ended = True

@@ -442,6 +442,7 @@ async def test_webhook_mode_gets_the_same_queue_retries_and_outcomes(stub: Slack
         ok = await dispatcher.deliver(make_alert(), ["slack-news"])
         stub.error_next(error="channel_not_found")
         refused = await dispatcher.deliver(make_alert(id="second"), ["slack-news"])
+        note = await dispatcher.deliver(coverage(2, "2024-05-01T09:00:00Z", 2), ["slack-news"])
     finally:
         await dispatcher.stop()
         await sinks["slack-news"].stop()
@@ -454,6 +455,7 @@ async def test_webhook_mode_gets_the_same_queue_retries_and_outcomes(stub: Slack
     assert refused.failed == {
         "slack-news": "Slack webhook rejected the message: HTTP 404 channel_not_found"
     }
+    assert note.skipped == ("slack-news",), "a webhook cannot thread a note of another outlet"
     assert sample(
         metrics, "flashpoint_delivery_errors_total", sink="slack-news", error="channel_not_found"
     )
