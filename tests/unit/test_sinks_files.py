@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from alerts.errors import RetriableSinkError, SinkError
 from alerts.metrics import Metrics
 from alerts.model import Alert, Evidence
 from alerts.sinks import ConsoleSink, Dispatcher, JsonlSink, RetryPolicy, WebhookSink, build_sinks
+from alerts.sinks.http import retry_after_seconds
 from alerts.sinks.types import Attempt, Post, Sent, Sink
 
 
@@ -264,3 +266,25 @@ async def test_webhook_alerts_are_queued_and_retried_like_slack(receiver: Receiv
         )
         == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("1.5", 1.5),
+        ("60", 60.0),
+        (" 2 ", 2.0),
+        ("-3", 0.0),
+        ("Wed, 21 Oct 2015 07:28:05 GMT", 5.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        ("nan", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_seconds_with_fractions_and_http_dates(
+    value: str | None, seconds: float | None
+) -> None:
+    now = datetime(2015, 10, 21, 7, 28, tzinfo=UTC).timestamp()
+    assert retry_after_seconds(value, now=now) == seconds
