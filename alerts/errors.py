@@ -3,8 +3,10 @@
 FlashpointError
 ├── ConfigError           a rules/config file is invalid; carries every problem found
 ├── InvalidArticle        an incoming record cannot become an Article; carries a bounded reason
-├── SinkError             a sink failed to deliver an alert
-│   └── RetriableSinkError    ...but trying again later may succeed (timeouts, 429, 5xx)
+├── SinkError             a sink failed to deliver an alert; ``code`` names why (a metric label)
+│   └── RetriableSinkError    ...but trying again later may succeed (timeouts, 429, 5xx);
+│                             carries the destination's ``Retry-After`` and whether the failed
+│                             attempt may still have arrived (``uncertain``)
 └── BrokerError           the Kafka-protocol broker cannot be started or reached
 """
 
@@ -39,15 +41,40 @@ class InvalidArticle(FlashpointError):
 
 
 class SinkError(FlashpointError):
-    """A sink could not deliver an alert and retrying will not help."""
+    """A sink could not deliver an alert and retrying will not help.
+
+    ``code`` is a short, bounded name for the cause (``invalid_auth``, ``http_404``), used
+    as a metric label; the message says the rest.
+    """
 
     retriable = False
 
+    def __init__(self, message: str, *, code: str = "error") -> None:
+        super().__init__(message)
+        self.code = code
+
 
 class RetriableSinkError(SinkError):
-    """A sink could not deliver an alert now; retrying later may succeed."""
+    """A sink could not deliver an alert now; retrying later may succeed.
+
+    ``retry_after``: seconds the destination asked us to wait (``Retry-After``), if it did.
+    ``uncertain``: the attempt may have reached the destination all the same (a timeout, a
+    dropped connection, a 5xx), so a sink that can should look before sending again.
+    """
 
     retriable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "error",
+        retry_after: float | None = None,
+        uncertain: bool = False,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+        self.uncertain = uncertain
 
 
 class BrokerError(FlashpointError):

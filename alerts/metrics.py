@@ -66,6 +66,19 @@ class Metrics:
             ["sink", "outcome"],
             registry=r,
         )
+        self.delivery_errors = Counter(
+            "flashpoint_delivery_errors_total",
+            "Failed delivery attempts by sink and error (invalid_auth, channel_not_found, "
+            "ratelimited, http_503, timeout, ...); retried or final.",
+            ["sink", "error"],
+            registry=r,
+        )
+        self.delivery_queue = Gauge(
+            "flashpoint_delivery_queue_alerts",
+            "Alerts waiting in a sink's delivery queue or being sent.",
+            ["sink"],
+            registry=r,
+        )
         self.pipeline_latency = Histogram(
             "flashpoint_pipeline_latency_seconds",
             "Time from an article entering Flashpoint to its alert being delivered.",
@@ -75,7 +88,7 @@ class Metrics:
         )
         self.slack_request = Histogram(
             "flashpoint_slack_request_seconds",
-            "Slack Web API / webhook request time, retries included.",
+            "Slack Web API / webhook request time, one attempt each.",
             ["method", "outcome"],
             buckets=LATENCY_BUCKETS,
             registry=r,

@@ -150,6 +150,8 @@ class Alert:
     created_at: str
     sources: int = 1
     thread_key: str | None = None
+    level: Level | None = None
+    """For escalation alerts: the watch topic's level after this change."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +167,7 @@ class Alert:
             "created_at": self.created_at,
             "sources": self.sources,
             "thread_key": self.thread_key,
+            "level": self.level,
         }
 
     @classmethod
@@ -182,4 +185,11 @@ class Alert:
             created_at=data["created_at"],
             sources=data.get("sources", 1),
             thread_key=data.get("thread_key"),
+            level=data.get("level"),
         )
+
+
+def topic_label(topic: str) -> str:
+    """A watch topic's name as people read it: ``korean-peninsula`` → ``Korean Peninsula``."""
+    words = topic.replace("_", "-").split("-")
+    return " ".join(w[:1].upper() + w[1:] for w in words if w) or topic

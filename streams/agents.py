@@ -9,6 +9,11 @@ and ``flashpoint.by-topic``; articles about none (``global``, most of a general 
 ``flashpoint.articles.global`` and ``flashpoint.by-topic.global``, with agents of their own
 that give the event loop back after every message. A burst of off-topic news therefore
 queues in its own topics and never in front of an article about a watch topic.
+
+The notify agent does not wait for Slack: it queues each alert with the dispatcher (in
+order) and moves on, and the alert's message is acknowledged only once every sink has an
+outcome, so Kafka commits an offset only when the alerts before it are settled. At most
+``MAX_IN_FLIGHT`` alerts wait at once; beyond that the agent waits too.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from streams.pipeline import DeadLetter, Handlers, Outcome, Outgoing
 
 log = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 1000
 INGESTED_AT_HEADER = "flashpoint-ingested-at"
 SOURCE_HEADER = "flashpoint-source"
 
@@ -126,7 +132,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     async def process(
         stage: str,
         event: Any,
-        handle: Callable[[Any], Awaitable[Outcome]],
+        handling: Awaitable[Outcome],
         target: Callable[[Outgoing], Any] | None,
         sent: str | None,
         done: str,
@@ -135,7 +141,7 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         message = event.message
         origin = f"{message.topic}/{message.partition}/{message.offset}"
         try:
-            outcome = await handle(event)
+            outcome = await handling
             for out in outcome.forward:
                 if target is None or sent is None:
                     raise RuntimeError(f"{stage} has nowhere to forward")
@@ -158,7 +164,8 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
         # Not in a finally: a message cancelled mid-way (shutdown) was not handled, and Kafka
         # will deliver it again.
         setattr(stats, done, getattr(stats, done) + 1)
-        positions[(message.topic, message.partition)] = message.offset + 1
+        tp = (message.topic, message.partition)
+        positions[tp] = max(positions.get(tp, 0), message.offset + 1)
 
     def remember_seen(outcome: Outcome) -> None:
         for key, moment in outcome.remember.items():
@@ -180,8 +187,22 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     async def handle_detect_global(event: Any) -> Outcome:
         return handlers.detect(event.value or b"", states=global_state)
 
-    async def handle_notify(event: Any) -> Outcome:
-        return await handlers.notify(event.value or b"", deliveries=deliveries)
+    def start_notify(event: Any) -> Awaitable[Outcome]:
+        """Queue the alert now, in arrival order; an error here is raised when awaited."""
+        try:
+            return handlers.notify(event.value or b"", deliveries=deliveries)
+        except Exception as exc:
+            return _raising(exc)
+
+    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def settle_notify(event: Any, handling: Awaitable[Outcome]) -> None:
+        try:
+            await process("notify", event, handling, None, None, "notified")
+            event.ack()
+        finally:
+            slots.release()
 
     def lane(out: Outgoing) -> Any:
         return by_topic_global if out.key == _GLOBAL_KEY else by_topic
@@ -192,31 +213,42 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     @app.agent(articles, name="triage")
     async def triage(stream: Any) -> None:
         async for event in stream.events():
-            await process("triage", event, handle_triage, lane, "routed", "triaged", remember_seen)
+            await process(
+                "triage", event, handle_triage(event), lane, "routed", "triaged", remember_seen
+            )
 
     @app.agent(articles_global, name="triage-global")
     async def triage_global(stream: Any) -> None:
         async for event in stream.events():
-            await process("triage", event, handle_triage, lane, "routed", "triaged", remember_seen)
+            await process(
+                "triage", event, handle_triage(event), lane, "routed", "triaged", remember_seen
+            )
             await asyncio.sleep(0)  # let the watch-topic lane in between any two messages
 
     @app.agent(by_topic, name="detect")
     async def detect(stream: Any) -> None:
         async for event in stream.events():
-            await process("detect", event, handle_detect, to_alerts, "alerts_sent", "detected")
+            await process(
+                "detect", event, handle_detect(event), to_alerts, "alerts_sent", "detected"
+            )
 
     @app.agent(by_topic_global, name="detect-global")
     async def detect_global(stream: Any) -> None:
         async for event in stream.events():
             await process(
-                "detect", event, handle_detect_global, to_alerts, "alerts_sent", "detected"
+                "detect", event, handle_detect_global(event), to_alerts, "alerts_sent", "detected"
             )
             await asyncio.sleep(0)
 
     @app.agent(alerts, name="notify")
     async def notify(stream: Any) -> None:
-        async for event in stream.events():
-            await process("notify", event, handle_notify, None, None, "notified")
+        async for event in stream.noack().events():
+            await slots.acquire()
+            # The task inherits this context, where faust's current event is this one, so
+            # its table write lands on the event's partition.
+            task = asyncio.create_task(settle_notify(event, start_notify(event)))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
 
     return Topology(
         articles=articles,
@@ -239,6 +271,10 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
 
 
 _GLOBAL_KEY = GLOBAL_TOPIC.encode()
+
+
+async def _raising(exc: Exception) -> Outcome:
+    raise exc
 
 
 def _headers(event: Any) -> dict[str, str]:

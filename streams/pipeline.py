@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from alerts.metrics import Metrics
 from alerts.model import Alert
 from alerts.rules import Analysis
 from alerts.secrets import scrub
-from alerts.sinks.dispatch import Dispatcher
+from alerts.sinks.dispatch import DeliveryReport, Dispatcher
 from alerts.state import StoredState
 from alerts.topics import GLOBAL_TOPIC
 
@@ -38,6 +38,7 @@ DEADLETTER_VALUE_BYTES = 256 * 1024
 letter always fits the producer's 1 MB request; ``origin`` points at the full record."""
 DEADLETTER_DETAIL_CHARS = 2_000
 MAX_DELIVERED_IDS = 500
+MAX_PARTIAL = 100
 
 
 class EngineSource(Protocol):
@@ -202,6 +203,62 @@ class Outcome:
     must not block its corrected resend as a duplicate."""
 
 
+@dataclass
+class DeliveryRecord:
+    """What the ``deliveries`` table keeps per thread key.
+
+    ``ids``: alerts every routed sink accepted (a replay of one is skipped). ``partial``:
+    for an alert that failed somewhere, the sinks that did accept it (a replay of its dead
+    letter goes only to the others). ``threads``: per sink, where the thread is in it.
+    ``lost``: sinks where an alert of the thread failed before the thread had a message
+    there (a note on that story then fails instead of standing alone).
+    """
+
+    ids: list[str] = field(default_factory=list)
+    partial: dict[str, list[str]] = field(default_factory=dict)
+    threads: dict[str, Any] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, stored: Mapping[str, Any] | None) -> DeliveryRecord:
+        if not stored:
+            return cls()
+        # "refs" is the shape before threads were kept per sink: {sink: "channel:ts"}.
+        threads = stored.get("threads") or stored.get("refs") or {}
+        return cls(
+            ids=list(stored.get("ids") or []),
+            partial={k: list(v) for k, v in (stored.get("partial") or {}).items()},
+            threads=dict(threads),
+            lost=list(stored.get("lost") or []),
+        )
+
+    def stored_threads(self) -> dict[str, Any]:
+        """What each sink is given about the thread."""
+        stored = dict(self.threads)
+        for sink in self.lost:
+            stored.setdefault(sink, {"lost": True})
+        return stored
+
+    def keep_thread(self, sink: str, state: dict[str, Any]) -> None:
+        """Store ``state`` unless what is stored is newer (alerts finish out of order)."""
+        stored = self.threads.get(sink)
+        if isinstance(stored, dict) and int(stored.get("version") or 0) > int(
+            state.get("version") or 0
+        ):
+            return
+        self.threads[sink] = state
+        if sink in self.lost:
+            self.lost.remove(sink)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ids": self.ids,
+            "partial": self.partial,
+            "threads": self.threads,
+            "lost": self.lost,
+        }
+
+
 class Handlers:
     """The per-message logic of the three agents."""
 
@@ -212,13 +269,14 @@ class Handlers:
         metrics: Metrics,
         stats: RunStats,
         *,
-        always_sinks: Sequence[str] = (),
+        after_sinks: Sequence[str] = (),
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher
         self.metrics = metrics
         self.stats = stats
-        self.always_sinks = list(always_sinks)
+        self.after_sinks = list(after_sinks)
+        """Sinks an alert goes to once its routes delivered it (``--alerts-out``)."""
         self._recent: dict[str, tuple[Engine, Analysis]] = {}
 
     def _analysis(self, engine: Engine, article: Article) -> Analysis:
@@ -334,40 +392,73 @@ class Handlers:
             forward.append(Outgoing((alert.thread_key or alert.id).encode(), value))
         return Outcome(forward=forward)
 
-    async def notify(self, raw: bytes, *, deliveries: MutableMapping[str, Any]) -> Outcome:
-        """Deliver an alert to its routes' sinks once; failures are dead-lettered."""
+    def notify(self, raw: bytes, *, deliveries: MutableMapping[str, Any]) -> Awaitable[Outcome]:
+        """Queue one alert for its routes' sinks now, in arrival order, so a thread's first
+        message goes before its replies. The result finishes once every sink has an
+        outcome and it is recorded: only an alert every sink accepted is marked delivered
+        (and written to ``after_sinks``); one that failed anywhere is dead-lettered."""
         try:
             envelope = json.loads(raw)
             alert = Alert.from_dict(envelope["alert"])
             ingested_at = envelope.get("ingested_at")
+            ingested = float(ingested_at) if ingested_at is not None else None
         except (ValueError, KeyError, TypeError) as exc:
-            return Outcome(
-                dead=[self.dead(DeadLetter("notify", "invalid_envelope", repr(exc), raw))]
-            )
-        thread_key = alert.thread_key or alert.id
-        record = dict(deliveries.get(thread_key) or {"ids": [], "refs": {}})
-        if alert.id in record["ids"]:
+            letter = self.dead(DeadLetter("notify", "invalid_envelope", repr(exc), raw))
+            return _ready(Outcome(dead=[letter]))
+        key = alert.thread_key or alert.id
+        record = DeliveryRecord.load(deliveries.get(key))
+        if alert.id in record.ids:
             self.metrics.suppressed.labels(alert.rule, "already_delivered").inc()
-            return Outcome()
-        names = self.engine.current.decisions.route(alert) + self.always_sinks
-        report = await self.dispatcher.deliver(
-            alert,
-            names,
-            threads=record["refs"],
-            ingested_at=float(ingested_at) if ingested_at is not None else None,
-        )
-        refs = dict(record["refs"])
-        refs.update(
-            {sink: ref for sink, ref in report.delivered.items() if ref and sink not in refs}
-        )
-        record = {"ids": (record["ids"] + [alert.id])[-MAX_DELIVERED_IDS:], "refs": refs}
-        deliveries[thread_key] = record
+            return _ready(Outcome())
+        accepted = set(record.partial.get(alert.id, ()))
+        names = [n for n in self.engine.current.decisions.route(alert) if n not in accepted]
+        threads = record.stored_threads()
+        pending = self.dispatcher.submit(alert, names, threads=threads, ingested_at=ingested)
+        return self._settle(alert, raw, key, pending, deliveries, ingested)
+
+    async def _settle(
+        self,
+        alert: Alert,
+        raw: bytes,
+        key: str,
+        pending: Awaitable[DeliveryReport],
+        deliveries: MutableMapping[str, Any],
+        ingested_at: float | None,
+    ) -> Outcome:
+        report = await pending
+        if report.ok and self.after_sinks:
+            after = await self.dispatcher.submit(alert, self.after_sinks, ingested_at=ingested_at)
+            report = DeliveryReport(
+                {**report.delivered, **after.delivered},
+                dict(after.failed),
+                report.skipped + after.skipped,
+            )
+        # Read again: other alerts of this thread may have finished while this one waited.
+        record = DeliveryRecord.load(deliveries.get(key))
+        for sink, state in report.delivered.items():
+            if state:
+                record.keep_thread(sink, state)
         if report.failed:
+            record.lost += [s for s in report.failed if s not in (*record.threads, *record.lost)]
+            done = set(record.partial.get(alert.id, ())) | set(report.delivered)
+            if done:
+                record.partial[alert.id] = sorted(done)
+                for stale in list(record.partial)[:-MAX_PARTIAL]:
+                    del record.partial[stale]
+            deliveries[key] = record.to_dict()
             self.stats.failed += 1
             detail = "; ".join(f"{sink}: {why}" for sink, why in report.failed.items())
-            return Outcome(dead=[self.dead(DeadLetter("notify", "sink_failed", detail, raw))])
+            letter = DeadLetter("notify", "sink_failed", detail, raw, key.encode())
+            return Outcome(dead=[self.dead(letter)])
+        record.partial.pop(alert.id, None)
+        record.ids = [*record.ids, alert.id][-MAX_DELIVERED_IDS:]
+        deliveries[key] = record.to_dict()
         self.stats.delivered += 1
         return Outcome()
+
+
+async def _ready(outcome: Outcome) -> Outcome:
+    return outcome
 
 
 def stats_json(stats: RunStats) -> str:

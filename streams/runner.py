@@ -32,7 +32,7 @@ from alerts.errors import FlashpointError
 from alerts.metrics import Metrics
 from alerts.secrets import remember_environment
 from alerts.sinks.base import Sink, build_sinks, sink_factory
-from alerts.sinks.dispatch import Dispatcher
+from alerts.sinks.dispatch import Dispatcher, RetryPolicy
 from alerts.topics import GLOBAL_TOPIC
 from streams.agents import Topology, build_topology
 from streams.app import create_app
@@ -179,9 +179,12 @@ async def _run(
             if out is not None:
                 sinks[ALERTS_OUT_SINK] = out
         await _start_sinks(sinks, stack)
-        dispatcher = Dispatcher(sinks, metrics)
-        always = [ALERTS_OUT_SINK] if ALERTS_OUT_SINK in sinks else []
-        handlers = Handlers(live, dispatcher, metrics, stats, always_sinks=always)
+        policy = RetryPolicy(
+            budget=settings.delivery_budget, max_backoff=settings.delivery_max_backoff
+        )
+        dispatcher = Dispatcher(sinks, metrics, policy=policy)
+        after = [ALERTS_OUT_SINK] if ALERTS_OUT_SINK in sinks else []
+        handlers = Handlers(live, dispatcher, metrics, stats, after_sinks=after)
 
         app = create_app(settings, broker_url, embedded=embedded)
         faust_metrics = FaustMetrics.create(metrics.registry, "flashpoint_faust")
@@ -189,6 +192,8 @@ async def _run(
         topology = build_topology(app, handlers, settings.partitions)
         await app.start()
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
+        # Stopped before the app, so deliveries finishing in the grace are still recorded.
+        stack.push_async_callback(_stop_dispatcher, dispatcher, settings.shutdown_timeout)
 
         def lane(article: Article) -> str:
             """Where an article queues: classifying costs one Hyperscan pass of the title
@@ -258,6 +263,8 @@ async def _run(
                         "stopping with records not yet through the pipeline; the embedded "
                         "broker keeps them in memory only, so they are lost"
                     )
+    if stats.failed:
+        log.error("%d alerts could not be delivered (see flashpoint.deadletter)", stats.failed)
     code = exit_code(stats, unprocessed=unprocessed)
     log.info("stopped: %s; exit %d (%s)", stats.contract(), code, code.name.lower())
     return int(code)
@@ -391,6 +398,14 @@ async def _start_sinks(sinks: dict[str, Sink], stack: contextlib.AsyncExitStack)
     for sink in sinks.values():
         await sink.start()
         stack.push_async_callback(sink.stop)
+
+
+async def _stop_dispatcher(dispatcher: Dispatcher, timeout: float) -> None:
+    """Let requests in flight finish (briefly); alerts still queued are delivered again by
+    Kafka to the next worker, since their messages were never acknowledged."""
+    left = await dispatcher.stop(grace=min(5.0, timeout / 2))
+    if left:
+        log.warning("stopped with %d alerts not yet delivered; Kafka will deliver them again", left)
 
 
 async def _stop_app(app: Any, timeout: float) -> None:

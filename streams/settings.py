@@ -75,6 +75,15 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="Give up on an unreachable broker after this long."
     )
     shutdown_timeout: float = Field(default=20.0, gt=0)
+    delivery_budget: float = Field(
+        default=900.0,
+        ge=0,
+        description="Seconds a sink (Slack, a webhook) may keep failing with retriable "
+        "errors (5xx, timeouts, 429) before an alert is dead-lettered.",
+    )
+    delivery_max_backoff: float = Field(
+        default=60.0, gt=0, description="Longest wait between two retries without Retry-After."
+    )
 
     @field_validator("ingest_token")
     @classmethod

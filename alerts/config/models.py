@@ -271,6 +271,22 @@ class SlackSinkConfig(Strict):
     mention: str | None = Field(
         default=None, description="Slack user/group id to mention on critical alerts."
     )
+    timeout: Duration = Field(default=10.0, gt=0, description="Per-request timeout.")
+    pace: Duration = Field(
+        default=1.0,
+        description="Least time between two messages to the channel (Slack allows about one "
+        "a second per channel).",
+    )
+    hold: Duration = Field(
+        default=0.25,
+        description="How long a message waits so that other alerts about the same article "
+        "join it, and thread replies waiting together go out in publication order.",
+    )
+    thread_max_age: Duration = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="A thread older than this ends: the next alert starts a new message.",
+    )
 
 
 class JsonlSinkConfig(Strict):
@@ -294,6 +310,7 @@ class WebhookSinkConfig(Strict):
     url: str = Field(pattern=r"^https?://", description="http(s) URL the alert JSON is posted to.")
     token_env: str | None = Field(default=None, description="Env var with a bearer token.")
     timeout: Duration = Field(default=10.0, description="Per-request timeout.")
+    pace: Duration = Field(default=0.0, description="Least time between two requests.")
 
 
 SinkConfig = Annotated[

@@ -13,7 +13,7 @@ from alerts.articles import Article
 from alerts.config import models
 from alerts.detect.decision import Judgement
 from alerts.metrics import Metrics
-from alerts.model import Alert, Commitment, Escalation, Evidence, Match, Severity, Veto
+from alerts.model import Alert, Commitment, Escalation, Evidence, Level, Match, Severity, Veto
 from alerts.state import Story, TopicState
 
 RuleConfigT = TypeVar("RuleConfigT", bound=models.RuleBase)
@@ -129,6 +129,7 @@ def build_alert(
     evidence: Sequence[Evidence],
     event_key: str,
     thread_key: str,
+    level: Level | None = None,
 ) -> Alert:
     return Alert(
         id=alert_id(rule, ctx.topic, event_key),
@@ -143,6 +144,7 @@ def build_alert(
         created_at=datetime.fromtimestamp(ctx.now, UTC).isoformat().replace("+00:00", "Z"),
         sources=max(1, len(ctx.story.sources)),
         thread_key=thread_key,
+        level=level,
     )
 
 
@@ -159,6 +161,15 @@ def match_evidence(match: Match, **attributes: Any) -> Evidence:
         label=match.kind,
         attributes=attrs,
     )
+
+
+def duration_words(seconds: float) -> str:
+    """``21600`` → ``6 hours``, ``1800`` → ``30 minutes``: a window as people say it."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"
 
 
 def describe_source(article: Article) -> str:

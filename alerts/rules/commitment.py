@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerts.config import models
 from alerts.model import Alert, Commitment, Evidence
-from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, story_thread_key
+from alerts.rules.base import Rule, RuleContext, build_alert, story_thread_key
 from alerts.state import SeenCommitment
 
 MAX_EVIDENCE = 8
@@ -49,8 +49,9 @@ class CommitmentRule(Rule[models.CommitmentRule]):
                 kind="commitment",
                 severity=self.config.severity,
                 title=f"{headline}{more}",
-                summary=f"{len(found)} {'commitment' if len(found) == 1 else 'commitments'} in "
-                f"{describe_source(ctx.article)}: " + "; ".join(lines) + ".",
+                summary=("Revised commitment: " if novelty == "revision" else "New commitment: ")
+                + "; ".join(lines)
+                + ".",
                 evidence=[_evidence(c, n, b) for c, n, b in found[:MAX_EVIDENCE]],
                 event_key="commit:"
                 + ",".join(sorted(f"{c.key}={c.amount}/{c.deadline}" for c, _, _ in found)),
@@ -78,14 +79,14 @@ def _headline(c: Commitment) -> str:
 
 
 def _line(c: Commitment, novelty: str, before: SeenCommitment | None) -> str:
-    parts = [f"{c.actor} — {c.action}"]
-    if c.amount:
-        parts.append(f"amount {c.amount}")
-    if c.deadline:
-        parts.append(f"deadline {c.deadline}")
+    """``Japan pledged to double defence spending, 2% of GDP, by 2027 (was 1% of GDP)``."""
+    parts = [" ".join(f"{c.actor} {c.verb} {c.action}".split())]
+    parts += [value for value in (c.amount, c.deadline) if value]
+    line = ", ".join(parts)
     if novelty == "revision" and before is not None:
-        parts.append(f"was {before.amount or '-'} / {before.deadline or '-'}")
-    return ", ".join(parts)
+        was = ", ".join(value for value in (before.amount, before.deadline) if value)
+        line += f" (was {was})" if was else ""
+    return line
 
 
 def _evidence(c: Commitment, novelty: str, before: SeenCommitment | None) -> Evidence:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from alerts.config import models
 from alerts.detect.escalation import level_for
 from alerts.metrics import LEVEL_VALUES
-from alerts.model import LEVELS, Alert, Level, Match
-from alerts.rules.base import Rule, RuleContext, build_alert, describe_source, match_evidence
+from alerts.model import LEVELS, Alert, Level, Match, topic_label
+from alerts.rules.base import Rule, RuleContext, build_alert, duration_words, match_evidence
 from alerts.state import EscalationEvent
 from alerts.topics import GLOBAL_TOPIC
 
 MAX_EVIDENCE = 5
+MAX_ACTS_SAID = 3
 
 
 def rank(level: str) -> int:
@@ -84,32 +85,53 @@ class EscalationRule(Rule[models.EscalationRule]):
         stories: int,
     ) -> Alert:
         matches = sorted(acts, key=lambda m: -m.weight)
-        listed = ", ".join(f"{m.phrase} ({m.kind})" for m in matches[:MAX_EVIDENCE])
-        hours = self.config.window / 3600
+        done = list(dict.fromkeys(_act(m) for m in matches[:MAX_ACTS_SAID]))
+        said = "; ".join(done)
+        window = duration_words(self.config.window)
+        counted = f"{stories} {'story' if stories == 1 else 'stories'} in {window}"
+        change = f", up from {previous.upper()}" if previous != "none" else ""
         return build_alert(
             ctx,
             rule=self.name,
             kind="escalation",
             severity=self.config.severity[level],  # type: ignore[index]
-            title=f"Escalation on {ctx.topic}: {level.upper()}",
-            summary=f"Rolling score {rolling:.1f} over {hours:g}h from {stories} "
-            f"{'story' if stories == 1 else 'stories'} (was {previous}). "
-            f"Raised by {describe_source(ctx.article)}" + (f": {listed}." if listed else "."),
+            title=f"{topic_label(ctx.topic)} escalation: {level.upper()}",
+            summary=(f"{said[:1].upper()}{said[1:]}. " if said else "")
+            + f"Now {level.upper()}{change} ({counted}).",
             evidence=[match_evidence(m) for m in matches[:MAX_EVIDENCE]],
             event_key=f"rise:{level}:{ctx.story.id}",
             thread_key=f"{self.name}:{ctx.topic}",
+            level=level,
         )
 
     def _fall(self, ctx: RuleContext, level: Level, previous: str, rolling: float) -> Alert:
-        hours = self.config.window / 3600
+        window = duration_words(self.config.window)
         return build_alert(
             ctx,
             rule=self.name,
             kind="escalation",
             severity="info",
-            title=f"Escalation on {ctx.topic} eased to {level.upper()}",
-            summary=f"Rolling score fell to {rolling:.1f} over {hours:g}h (was {previous}).",
+            title=f"{topic_label(ctx.topic)} escalation eased to {level.upper()}",
+            summary=f"Down from {previous.upper()}: fewer hostile acts reported in the last "
+            f"{window}.",
             evidence=[],
             event_key=f"fall:{level}:{ctx.story.id}",
             thread_key=f"{self.name}:{ctx.topic}",
+            level=level,
         )
+
+
+KIND_WORDS = {
+    "accuse": "accusation",
+    "threaten": "threat",
+    "mobilise": "show of force",
+    "coerce": "coercion",
+    "use_force": "force used",
+}
+
+
+def _act(match: Match) -> str:
+    """``threat by China: “use force”``: the kind of act, who (as the evidence says), what."""
+    kind = KIND_WORDS.get(match.kind, match.kind.replace("_", " "))
+    phrase = " ".join(match.phrase.split())
+    return f"{kind} by {match.actor}: “{phrase}”" if match.actor else f"{kind}: “{phrase}”"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from alerts.config import models
-from alerts.model import Alert
-from alerts.rules.base import Rule, RuleContext, build_alert, describe_source
+from alerts.model import Alert, topic_label
+from alerts.rules.base import Rule, RuleContext, build_alert, duration_words
 
 
 class FrequencyRule(Rule[models.FrequencyRule]):
@@ -21,25 +21,19 @@ class FrequencyRule(Rule[models.FrequencyRule]):
         ]
         if len(hits) < self.config.count or hits[-1][1] != ctx.story.id:
             return []
-        window = _human(self.config.window)
+        window = duration_words(self.config.window)
+        what = self.config.of.replace("-", " ")
+        latest = ctx.article.source or "another outlet"
         return [
             build_alert(
                 ctx,
                 rule=self.name,
                 kind="frequency",
                 severity=self.config.severity,
-                title=f"{self.config.of} fired {len(hits)} times in {window} on {ctx.topic}",
-                summary=f"{len(hits)} distinct stories matched {self.config.of!r} within "
-                f"{window}; latest {describe_source(ctx.article)}.",
+                title=f"{topic_label(ctx.topic)}: {len(hits)} {what} reports in {window}",
+                summary=f"{len(hits)} separate stories within {window}, the latest from {latest}.",
                 evidence=[],
                 event_key=f"burst:{int(hits[0][0])}",
                 thread_key=f"{self.name}:{ctx.topic}",
             )
         ]
-
-
-def _human(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"

@@ -8,7 +8,6 @@ from alerts.rules.base import (
     Rule,
     RuleContext,
     build_alert,
-    describe_source,
     match_evidence,
     story_thread_key,
 )
@@ -27,16 +26,15 @@ class KeywordRule(Rule[models.KeywordRule]):
             return []
         if any(story == ctx.story.id for _, story in ctx.state.rule_hits.get(self.name, ())):
             return []
-        phrases = sorted({m.phrase.lower() for m in matches})
+        what = self.config.description or self.name.replace("-", " ").capitalize()
         return [
             build_alert(
                 ctx,
                 rule=self.name,
                 kind="keyword",
                 severity=self.config.severity,
-                title=f"{self.name}: {ctx.article.title}",
-                summary=f"Matched {', '.join(repr(p) for p in phrases)} in "
-                f"{describe_source(ctx.article)}.",
+                title=ctx.article.title,
+                summary=what,
                 evidence=[match_evidence(m) for m in matches[:MAX_EVIDENCE]],
                 event_key=f"story:{ctx.story.id}",
                 thread_key=story_thread_key(ctx.topic, ctx.story.id),

@@ -1,4 +1,4 @@
-"""What a sink is, and how configured sinks are built by ``type``.
+"""How configured sinks are built by ``type`` (what a sink is: :mod:`alerts.sinks.types`).
 
 Built-in types live in ``BUILTIN_SINKS``; packages add more through the entry-point group
 ``flashpoint.sinks`` (name = the config ``type``, object = a ``SinkFactory``). A dotted path
@@ -10,36 +10,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from alerts.config.models import SinkConfig
 from alerts.errors import ConfigError
 from alerts.metrics import Metrics
-from alerts.model import Alert
 from alerts.sinks.console import ConsoleSink
 from alerts.sinks.jsonl import JsonlSink
 from alerts.sinks.slack import SlackSink
+from alerts.sinks.types import Sink
 from alerts.sinks.webhook import WebhookSink
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "flashpoint.sinks"
-
-
-@runtime_checkable
-class Sink(Protocol):
-    """Somewhere alerts go. ``send`` raises ``SinkError``, or ``RetriableSinkError`` when
-    trying again later may succeed; ``stop`` is safe to call twice."""
-
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def send(self, alert: Alert, *, thread: str | None = None) -> str | None:
-        """Deliver ``alert`` (under ``thread`` when the sink threads); return a thread ref."""
-        ...
-
-    async def stop(self) -> None: ...
+__all__ = [
+    "BUILTIN_SINKS",
+    "ENTRY_POINT_GROUP",
+    "Sink",
+    "SinkFactory",
+    "build_sinks",
+    "sink_factory",
+]
 
 
 class SinkFactory(Protocol):

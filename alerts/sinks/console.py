@@ -11,11 +11,12 @@ from typing import TextIO
 from alerts.config.models import ConsoleSinkConfig
 from alerts.metrics import Metrics
 from alerts.model import Alert
+from alerts.sinks.types import Attempt, Post, Sent
 
 _COLOURS = {"critical": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[36m"}
 _RESET = "\x1b[0m"
 # Article text could carry terminal escape sequences; no control character reaches the tty.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
 def _clean(text: object) -> str:
@@ -43,8 +44,13 @@ class ConsoleSink:
     False never.
     """
 
+    pace = 0.0
+    hold = 0.0
+    combines = False
+
     def __init__(self, name: str, *, color: bool | None = None, stream: TextIO | None = None):
         self.name = name
+        self.lane = f"console:{name}"
         self.color = color
         self._stream = stream
 
@@ -65,11 +71,12 @@ class ConsoleSink:
     async def start(self) -> None:
         return None
 
-    async def send(self, alert: Alert, *, thread: str | None = None) -> str | None:
+    async def send(self, post: Post, attempt: Attempt) -> Sent:
         stream = self._stream if self._stream is not None else sys.stdout
-        stream.write(format_line(alert, color=self._use_color(stream)) + "\n")
+        color = self._use_color(stream)
+        stream.write("".join(format_line(a, color=color) + "\n" for a in post.alerts))
         stream.flush()
-        return None
+        return Sent()
 
     async def stop(self) -> None:
         return None

@@ -16,7 +16,7 @@ from alerts.config.models import JsonlSinkConfig, SlackSinkConfig
 from alerts.engine import Engine
 from alerts.metrics import Metrics
 from alerts.sinks.base import build_sinks
-from alerts.sinks.dispatch import Dispatcher
+from alerts.sinks.dispatch import Dispatcher, RetryPolicy
 from alerts.sinks.jsonl import JsonlSink
 from streams.agents import INGESTED_AT_HEADER, SOURCE_HEADER, Topology, build_topology
 from streams.app import create_app
@@ -59,8 +59,10 @@ def build_harness(sinks: dict[str, Any], alerts_file: Any, metrics: Metrics) -> 
     """The three agents on a faust app that never connects: sends are captured."""
     stats = RunStats()
     engine = Engine(load_config(), metrics)
-    dispatcher = Dispatcher(sinks, metrics, attempts=2, backoff=0.01)
-    handlers = Handlers(Fixed(engine), dispatcher, metrics, stats, always_sinks=list(sinks))
+    policy = RetryPolicy(budget=1.0, backoff=0.01)
+    dispatcher = Dispatcher(sinks, metrics, policy=policy)
+    after = [name for name in sinks if name == "audit"]
+    handlers = Handlers(Fixed(engine), dispatcher, metrics, stats, after_sinks=after)
     app = create_app(Settings(partitions=1), "kafka://127.0.0.1:1", embedded=True)
     topology = build_topology(app, handlers, 1)
     by_topic, by_topic_global, alerts, deadletter = Sent(), Sent(), Sent(), Sent()
@@ -248,13 +250,13 @@ async def test_notify_delivers_each_alert_once(harness: Harness) -> None:
     assert harness.stats.delivered == len(delivered)
 
 
-async def test_a_sink_that_keeps_failing_dead_letters_the_alert_and_the_stream_goes_on(
+async def test_a_failed_alert_is_dead_lettered_not_marked_delivered_and_its_replay_delivers(
     tmp_path: Any,
 ) -> None:
     metrics = Metrics()
     async with SlackStub(token="xoxb-t") as stub:
         env = {"SLACK_API_URL": stub.url, "SLACK_BOT_TOKEN": "xoxb-t", "SLACK_CHANNEL": "#geo"}
-        sinks = build_sinks({"slack": SlackSinkConfig(type="slack")}, env, metrics)
+        sinks = build_sinks({"slack": SlackSinkConfig(type="slack", hold=0)}, env, metrics)
         for sink in sinks.values():
             await sink.start()
         built = build_harness(dict(sinks), tmp_path / "unused.jsonl", metrics)
@@ -265,27 +267,30 @@ async def test_a_sink_that_keeps_failing_dead_letters_the_alert_and_the_stream_g
                 await agent.put(json.dumps(envelope).encode(), key=b"china-japan")
                 await handled(built, "detected", 1)
             stub.error_next(1, error="channel_not_found")
+            alerts = built.alerts.records
             async with built.topology.notify.test_context() as agent:
-                for key, value in built.alerts.records:
+                for key, value in alerts:
                     await agent.put(value, key=key)
-                await handled(built, "notified", len(built.alerts.records))
+                await handled(built, "notified", len(alerts))
+                letters = [json.loads(value) for _, value in built.deadletter.records]
+                for letter in letters:  # replay the dead letters, as an operator would
+                    await agent.put(letter["value"].encode(), key=letter["key"].encode())
+                await handled(built, "notified", len(alerts) + len(letters))
         finally:
             for sink in sinks.values():
                 await sink.stop()
             close_harness(built)
-    [letter] = [json.loads(value) for _, value in built.deadletter.records]
-    assert (letter["stage"], letter["reason"]) == ("notify", "sink_failed")
-    assert "channel_not_found" in letter["detail"]
-    assert json.loads(letter["value"])["alert"]["id"]
-    assert built.stats.failed == 1
-    assert built.stats.delivered == len(built.alerts.records) - 1, "later alerts still delivered"
-    assert len(stub.messages) == len(built.alerts.records) - 1
-    assert (
-        metrics.registry.get_sample_value(
-            "flashpoint_deliveries_total", {"sink": "slack", "outcome": "failed"}
-        )
-        == 1.0
-    )
+    assert letters, "the refused message was dead-lettered"
+    for letter in letters:
+        assert (letter["stage"], letter["reason"]) == ("notify", "sink_failed")
+        assert "channel_not_found" in letter["detail"]
+    assert built.stats.failed == len(letters)
+    assert built.stats.delivered == len(alerts), "every alert delivered once, replays included"
+    posted = [i for m in stub.messages for i in m["metadata"]["event_payload"]["alert_ids"].split()]
+    assert sorted(posted) == sorted(json.loads(v)["alert"]["id"] for _, v in alerts)
+    assert metrics.registry.get_sample_value(
+        "flashpoint_deliveries_total", {"sink": "slack", "outcome": "failed"}
+    ) == len(letters)
 
 
 PRODUCER_LIMIT = 1_000_000

@@ -144,8 +144,9 @@ def test_escalation_rises_with_corroboration_and_falls_after_the_window() -> Non
         "North Korean artillery shelled a South Korean island on Monday, Seoul's military said.",
         T0,
     )
-    assert [(a.kind, a.severity) for a in first] == [("escalation", "info")]
-    assert "WATCH" in first[0].title
+    assert [(a.kind, a.severity, a.level) for a in first] == [("escalation", "info", "watch")]
+    assert first[0].title == "Korea escalation: WATCH"
+    assert first[0].summary.endswith(". Now WATCH (1 story in 6 hours).")
     second = alerts_of(
         run,
         "Pyongyang fires missiles",
@@ -160,7 +161,9 @@ def test_escalation_rises_with_corroboration_and_falls_after_the_window() -> Non
     calm = alerts_of(
         run, "Pyongyang marathon", "North Korea held a marathon in Pyongyang.", T0 + 8 * HOUR
     )
-    assert [(a.severity, a.title) for a in calm] == [("info", "Escalation on korea eased to NONE")]
+    assert [(a.severity, a.title, a.level) for a in calm] == [
+        ("info", "Korea escalation eased to NONE", "none")
+    ]
 
 
 def test_a_single_story_reaches_warning_at_most() -> None:
