@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import start_http_server
 
 from alerts.config.loader import config_paths_from_env
@@ -30,9 +29,10 @@ from streams.app import create_app
 from streams.broker import EmbeddedBroker
 from streams.pipeline import Handlers, RunStats, stats_json
 from streams.publisher import KafkaPublisher
+from streams.sensor import MetricsMonitor
 from streams.settings import Settings
 from streams.sources import HttpIngest, Source, build_sources
-from streams.topics import ALERTS, ARTICLES, BY_TOPIC, ensure_topics
+from streams.topics import ALERTS, ARTICLES, BY_TOPIC, TABLES, all_topics, ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,7 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
         handlers = Handlers(live, dispatcher, metrics, stats, always_sinks=always)
 
         app = create_app(settings, broker_url, embedded=embedded)
-        faust_metrics = FaustMetrics.create(metrics.registry, "flashpoint_faust")
-        app.monitor = PrometheusMonitor(metrics=faust_metrics)
+        app.monitor = MetricsMonitor(metrics)
         topology = build_topology(app, handlers, settings.partitions)
         await app.start()
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
@@ -136,6 +135,7 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
         await publisher.start()
         stack.push_async_callback(publisher.stop)
 
+        source_names = [source.name for source in sources]
         listen = options.listen or settings.listen
         if listen:
             host, listen_port = _listen_address(listen)
@@ -146,7 +146,14 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
             except OSError as exc:
                 raise FlashpointError(f"cannot listen on {listen}: {exc.strerror}") from None
             stack.push_async_callback(ingest.stop)
+            source_names.append(ingest.name)
             log.info("accepting articles on http://%s:%d/articles", host, ingest.port)
+        metrics.zero_known_labels(
+            sinks=sinks,
+            sources=source_names,
+            kafka_topics=all_topics(settings.app_id),
+            tables=TABLES,
+        )
 
         background = [
             asyncio.create_task(live.watch(stop), name="config-watch"),
