@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	@mkdir -p var
+	@echo "Alerts are appended to var/alerts.jsonl. Draw them (in another terminal, or after Ctrl-C):"
+	@echo "  $(BIN)/flashpoint report --alerts var/alerts.jsonl --since 24h --out var/report.png"
 	$(BIN)/flashpoint run --source streams/samples/wire.jsonl \
 		--metrics-port $(METRICS_PORT) --listen $(LISTEN) --alerts-out var/alerts.jsonl
 
@@ -26,13 +28,13 @@ test: install
 	$(BIN)/flashpoint rules test tests/rules/*.yaml
 
 lint: install
-	$(BIN)/ruff check alerts streams tests eval bench
-	$(BIN)/ruff format --check alerts streams tests eval bench
+	$(BIN)/ruff check alerts streams tests eval bench scripts
+	$(BIN)/ruff format --check alerts streams tests eval bench scripts
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format alerts streams tests eval bench
-	$(BIN)/ruff check --fix alerts streams tests eval bench
+	$(BIN)/ruff format alerts streams tests eval bench scripts
+	$(BIN)/ruff check --fix alerts streams tests eval bench scripts
 
 bench: install
 	$(BIN)/python bench/bench.py

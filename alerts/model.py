@@ -150,9 +150,11 @@ class Alert:
     created_at: str
     sources: int = 1
     thread_key: str | None = None
+    level: Level | None = None
+    """The watch topic's escalation level after this alert, on escalation alerts only."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "rule": self.rule,
             "kind": self.kind,
@@ -166,6 +168,9 @@ class Alert:
             "sources": self.sources,
             "thread_key": self.thread_key,
         }
+        if self.level is not None:
+            data["level"] = self.level
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
@@ -182,4 +187,5 @@ class Alert:
             created_at=data["created_at"],
             sources=data.get("sources", 1),
             thread_key=data.get("thread_key"),
+            level=data.get("level"),
         )

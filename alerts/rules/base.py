@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from alerts.articles import Article
 from alerts.config import models
 from alerts.metrics import Metrics
-from alerts.model import Alert, Commitment, Escalation, Evidence, Match, Severity, Veto
+from alerts.model import Alert, Commitment, Escalation, Evidence, Level, Match, Severity, Veto
 from alerts.state import Story, TopicState
 
 RuleConfigT = TypeVar("RuleConfigT", bound=models.RuleBase)
@@ -117,6 +117,7 @@ def build_alert(
     evidence: Sequence[Evidence],
     event_key: str,
     thread_key: str,
+    level: Level | None = None,
 ) -> Alert:
     return Alert(
         id=alert_id(rule, ctx.topic, event_key),
@@ -131,6 +132,7 @@ def build_alert(
         created_at=datetime.fromtimestamp(ctx.now, UTC).isoformat().replace("+00:00", "Z"),
         sources=max(1, len(ctx.story.sources)),
         thread_key=thread_key,
+        level=level,
     )
 
 

@@ -98,6 +98,7 @@ class EscalationRule(Rule[models.EscalationRule]):
             evidence=[match_evidence(m) for m in matches[:MAX_EVIDENCE]],
             event_key=f"rise:{level}:{ctx.story.id}",
             thread_key=f"{self.name}:{ctx.topic}",
+            level=level,
         )
 
     def _fall(self, ctx: RuleContext, level: Level, previous: str, rolling: float) -> Alert:
@@ -112,4 +113,5 @@ class EscalationRule(Rule[models.EscalationRule]):
             evidence=[],
             event_key=f"fall:{level}:{ctx.story.id}",
             thread_key=f"{self.name}:{ctx.topic}",
+            level=level,
         )
