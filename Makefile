@@ -10,6 +10,7 @@ LISTEN ?= 127.0.0.1:8765
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	PYTHON=$(PYTHON) scripts/ensure-tools venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -22,7 +23,10 @@ run: install
 	$(BIN)/flashpoint run --source streams/samples/wire.jsonl \
 		--metrics-port $(METRICS_PORT) --listen $(LISTEN) --alerts-out var/alerts.jsonl
 
+# Installs prometheus, promtool and amtool when missing (root or passwordless sudo), or names
+# the one command to run. pytest fails (exit 5) if it collects no tests.
 test: install
+	scripts/ensure-tools prometheus
 	$(BIN)/pytest
 	$(BIN)/flashpoint rules check deploy/config/flashpoint.yaml
 	$(BIN)/flashpoint rules test tests/rules/*.yaml
