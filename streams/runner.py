@@ -24,7 +24,7 @@ from alerts.errors import FlashpointError
 from alerts.metrics import Metrics
 from alerts.sinks.base import Sink, build_sinks, sink_factory
 from alerts.sinks.dispatch import Dispatcher
-from streams.agents import Topology, build_topology
+from streams.agents import OUTSIDE_SOURCE, Topology, build_topology
 from streams.app import create_app
 from streams.broker import EmbeddedBroker
 from streams.pipeline import Handlers, RunStats, stats_json
@@ -135,7 +135,7 @@ async def run(options: RunOptions, stop: asyncio.Event | None = None) -> int:
         await publisher.start()
         stack.push_async_callback(publisher.stop)
 
-        source_names = [source.name for source in sources]
+        source_names = [OUTSIDE_SOURCE, *(source.name for source in sources)]
         listen = options.listen or settings.listen
         if listen:
             host, listen_port = _listen_address(listen)
