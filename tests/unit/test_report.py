@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,6 @@ import pytest
 from alerts.report import Period, choose_period, level_steps, read_alert_log
 from streams.cli import main
 
-NOW = datetime.now(UTC).replace(microsecond=0)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -22,7 +22,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 def _alert(
     hours_ago: float, topic: str, kind: str, severity: str, title: str, **extra: Any
 ) -> dict[str, Any]:
-    at = (NOW - timedelta(hours=hours_ago)).isoformat().replace("+00:00", "Z")
+    """An alert ``hours_ago`` before now; the log is written fresh for each test."""
+    at = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat().replace("+00:00", "Z")
     return {
         "id": f"{topic}-{kind}-{hours_ago}",
         "rule": kind,
@@ -38,45 +39,50 @@ def _alert(
     }
 
 
-LOG = [
-    # Before a 24 h window: sets where the step line starts.
-    _alert(30, "north-sea", "escalation", "info", "Escalation on north-sea: WATCH", level="watch"),
-    _alert(
-        20,
-        "north-sea",
-        "escalation",
-        "warning",
-        "Escalation on north-sea: WARNING",
-        level="warning",
-    ),
-    _alert(19, "north-sea", "keyword", "warning", "Frigates shadow a survey ship"),
-    _alert(12, "north-sea", "commitment", "info", "Norway: double coastal patrols by 2028"),
-    _alert(
-        6,
-        "north-sea",
-        "escalation",
-        "critical",
-        "Escalation on north-sea: CRITICAL",
-        level="critical",
-    ),
-    _alert(
-        2,
-        "north-sea",
-        "escalation",
-        "info",
-        "Escalation on north-sea eased to WARNING",
-        level="warning",
-    ),
-    _alert(5, "andes-border", "keyword", "warning", "Troops <script>massed</script> at the pass"),
-    _alert(4, "lake-district", "coverage", "info", "Also reported by Fell Gazette: 2 sources"),
-    _alert(40, "old-quarrel", "keyword", "warning", "Envoys trade barbs"),
-]
+def _log() -> list[dict[str, Any]]:
+    return [
+        # Before a 24 h window: sets where the step line starts.
+        _alert(
+            30, "north-sea", "escalation", "info", "Escalation on north-sea: WATCH", level="watch"
+        ),
+        _alert(
+            20,
+            "north-sea",
+            "escalation",
+            "warning",
+            "Escalation on north-sea: WARNING",
+            level="warning",
+        ),
+        _alert(19, "north-sea", "keyword", "warning", "Frigates shadow a survey ship"),
+        _alert(12, "north-sea", "commitment", "info", "Norway: double coastal patrols by 2028"),
+        _alert(
+            6,
+            "north-sea",
+            "escalation",
+            "critical",
+            "Escalation on north-sea: CRITICAL",
+            level="critical",
+        ),
+        _alert(
+            2,
+            "north-sea",
+            "escalation",
+            "info",
+            "Escalation on north-sea eased to WARNING",
+            level="warning",
+        ),
+        _alert(
+            5, "andes-border", "keyword", "warning", "Troops <script>massed</script> at the pass"
+        ),
+        _alert(4, "lake-district", "coverage", "info", "Also reported by Fell Gazette: 2 sources"),
+        _alert(40, "old-quarrel", "keyword", "warning", "Envoys trade barbs"),
+    ]
 
 
 @pytest.fixture
 def alert_log(tmp_path: Path) -> Path:
     path = tmp_path / "alerts.jsonl"
-    path.write_text("".join(json.dumps(alert) + "\n" for alert in LOG))
+    path.write_text("".join(json.dumps(alert) + "\n" for alert in _log()))
     return path
 
 
@@ -119,13 +125,20 @@ def test_svg_report_names_its_panels_period_and_commitments(
     alert_log: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "report.svg"
+    before = datetime.now(UTC).replace(second=0, microsecond=0)
     assert main(["report", "--alerts", str(alert_log), "--since", "24h", "--out", str(out)]) == 0
+    after = datetime.now(UTC)
     texts = _svg_texts(out)
     assert "north-sea" in texts and "andes-border" in texts
     assert "lake-district" not in texts and "old-quarrel" not in texts
     (title,) = [t for t in texts if t.startswith("Flashpoint escalation by watch topic")]
-    start = NOW - timedelta(hours=24)
-    assert f"{start:%d %b %Y %H:%M}" in title and f"{NOW:%d %b %Y %H:%M} UTC" in title
+    period = re.search(r", (.+) to (.+) UTC$", title)
+    assert period, title
+    start, end = (
+        datetime.strptime(p, "%d %b %Y %H:%M").replace(tzinfo=UTC) for p in period.groups()
+    )
+    assert before <= end <= after
+    assert end - start == timedelta(hours=24)
     assert "Norway: double coastal patrols by 2028" in texts
     assert {"none", "watch", "warning", "critical"} <= set(texts)
 
@@ -144,7 +157,8 @@ def test_html_report_embeds_the_picture_and_lists_alerts_escaped(
 
 def test_step_line_starts_at_the_level_reported_before_the_period(alert_log: Path) -> None:
     alerts = [a for a in read_alert_log(alert_log) if a.topic == "north-sea"]
-    period = choose_period(alerts, 24 * 3600, now=NOW)
+    now = datetime.now(UTC)
+    period = choose_period(alerts, 24 * 3600, now=now)
     assert [level for _, level in level_steps(alerts, period)] == [
         "watch",
         "warning",
@@ -152,7 +166,7 @@ def test_step_line_starts_at_the_level_reported_before_the_period(alert_log: Pat
         "warning",
         "warning",
     ]
-    quiet = Period(NOW - timedelta(hours=1), NOW)
+    quiet = Period(now - timedelta(hours=1), now)
     assert [level for _, level in level_steps(alerts, quiet)] == ["warning", "warning"]
 
 
@@ -168,7 +182,7 @@ def test_bad_input_is_a_clear_error(
     assert main(["report", "--alerts", str(alert_log), "--out", str(tmp_path / "r.jpg")]) == 2
     assert "must end in .png, .svg, .html" in capsys.readouterr().err
     broken = tmp_path / "broken.jsonl"
-    broken.write_text(json.dumps(LOG[0]) + "\n{not json\n")
+    broken.write_text(json.dumps(_log()[0]) + "\n{not json\n")
     assert main(["report", "--alerts", str(broken), "--out", str(tmp_path / "r.png")]) == 2
     assert f"{broken}:2: not an alert" in capsys.readouterr().err
     assert not (tmp_path / "r.png").exists()
