@@ -10,6 +10,7 @@ LISTEN ?= 127.0.0.1:8765
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	PYTHON=$(PYTHON) scripts/ensure-tools venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -17,22 +18,27 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	@mkdir -p var
+	@echo "Alerts are appended to var/alerts.jsonl. Draw them (in another terminal, or after Ctrl-C):"
+	@echo "  $(BIN)/flashpoint report --alerts var/alerts.jsonl --since 24h --out var/report.png"
 	$(BIN)/flashpoint run --source streams/samples/wire.jsonl \
 		--metrics-port $(METRICS_PORT) --listen $(LISTEN) --alerts-out var/alerts.jsonl
 
+# Installs prometheus, promtool and amtool when missing (root or passwordless sudo), or names
+# the one command to run. pytest fails (exit 5) if it collects no tests.
 test: install
+	scripts/ensure-tools prometheus
 	$(BIN)/pytest
 	$(BIN)/flashpoint rules check deploy/config/flashpoint.yaml
 	$(BIN)/flashpoint rules test tests/rules/*.yaml
 
 lint: install
-	$(BIN)/ruff check alerts streams tests eval bench
-	$(BIN)/ruff format --check alerts streams tests eval bench
+	$(BIN)/ruff check alerts streams tests eval bench scripts
+	$(BIN)/ruff format --check alerts streams tests eval bench scripts
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format alerts streams tests eval bench
-	$(BIN)/ruff check --fix alerts streams tests eval bench
+	$(BIN)/ruff format alerts streams tests eval bench scripts
+	$(BIN)/ruff check --fix alerts streams tests eval bench scripts
 
 bench: install
 	$(BIN)/python bench/bench.py

@@ -1,19 +1,37 @@
 """Every Prometheus metric Flashpoint exports, declared once on a registry you pass in.
 
 Label values are bounded: rule, topic, severity, kind, sink, source (a configured source's
-name, never an article's outlet), reason, stage, outcome. Never ids or text.
+name, never an article's outlet), reason, stage, outcome, table, operation. Never ids or
+text. ``python -m alerts.metrics`` prints the reference in docs/metrics.md.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+from alerts.articles import REJECT_REASONS
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
+PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 LEVEL_VALUES = {"none": 0, "watch": 1, "warning": 2, "critical": 3}
 PAIR_TOPIC_LABELS = 50
 """Distinct pair topics (``china-india``) given their own label value; later ones are
 ``other``, so a world of dyads cannot blow up the series count."""
 OTHER_TOPIC = "other"
+
+DEADLETTER_REASONS: dict[str, tuple[str, ...]] = {
+    "triage": (*REJECT_REASONS, "internal_error"),
+    "detect": (*REJECT_REASONS, "invalid_envelope", "internal_error"),
+    "notify": ("invalid_envelope", "sink_failed", "internal_error"),
+}
+"""Every (stage, reason) a dead letter can carry, so each series exists from the start."""
+DUPLICATE_REASONS = ("id", "url", "content", "near_duplicate")
+DELIVERY_OUTCOMES = ("delivered", "retried", "failed")
+TABLE_OPERATIONS = ("get", "set", "delete")
 
 
 class Metrics:
@@ -147,6 +165,42 @@ class Metrics:
         self.rules_loaded = Gauge(
             "flashpoint_rules_loaded", "Rules in the active rule set.", registry=r
         )
+        # Kafka-side counters fed by faust's sensor hooks (streams/sensor.py), in base units.
+        self.kafka_received = Counter(
+            "flashpoint_faust_messages_received_total",
+            "Kafka messages received by this worker's agents, per topic.",
+            ["topic"],
+            registry=r,
+        )
+        self.kafka_sent = Counter(
+            "flashpoint_faust_messages_sent_total",
+            "Kafka messages this worker's producer sent, per topic (changelogs included).",
+            ["topic"],
+            registry=r,
+        )
+        self.kafka_send_errors = Counter(
+            "flashpoint_faust_send_errors_total",
+            "Kafka messages the producer failed to send.",
+            registry=r,
+        )
+        self.event_processing = Histogram(
+            "flashpoint_faust_event_processing_seconds",
+            "Time an agent spent on one Kafka message, per topic it consumes.",
+            ["topic"],
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
+        )
+        self.rebalances = Counter(
+            "flashpoint_faust_rebalances_total",
+            "Consumer group rebalances this worker took part in.",
+            registry=r,
+        )
+        self.table_operations = Counter(
+            "flashpoint_faust_table_operations_total",
+            "State table reads, writes and deletes, per table.",
+            ["table", "operation"],
+            registry=r,
+        )
 
     def pair_topic_label(self, topic: str) -> str:
         """``topic`` as a label value while fewer than PAIR_TOPIC_LABELS pairs have one."""
@@ -156,3 +210,73 @@ class Metrics:
             self._pair_labels.add(topic)
             return topic
         return OTHER_TOPIC
+
+    def zero_known_labels(
+        self,
+        *,
+        sinks: Iterable[str] = (),
+        sources: Iterable[str] = (),
+        kafka_topics: Iterable[str] = (),
+        tables: Iterable[str] = (),
+    ) -> None:
+        """Create the series whose label values are known up front, at zero, so dashboards
+        and alert rules see 0 rather than "no data" before the first event."""
+        for stage, reasons in DEADLETTER_REASONS.items():
+            for reason in reasons:
+                self.deadlettered.labels(stage, reason)
+        for reason in DUPLICATE_REASONS:
+            self.duplicates.labels(reason)
+        for sink in sinks:
+            for outcome in DELIVERY_OUTCOMES:
+                self.deliveries.labels(sink, outcome)
+        for source in sources:
+            self.articles.labels(source)
+        for topic in kafka_topics:
+            self.kafka_received.labels(topic)
+            self.kafka_sent.labels(topic)
+        for table in tables:
+            for operation in TABLE_OPERATIONS:
+                self.table_operations.labels(table, operation)
+
+
+def declared(metrics: Metrics) -> Iterator[MetricWrapperBase]:
+    """The metrics declared on ``metrics``, in declaration order."""
+    for value in vars(metrics).values():
+        if isinstance(value, MetricWrapperBase):
+            yield value
+
+
+def exposed_name(metric: MetricWrapperBase) -> str:
+    """The family name as /metrics shows it (counters end in ``_total``)."""
+    name: str = metric._name
+    return f"{name}_total" if metric._type == "counter" else name
+
+
+def markdown_reference(metrics: Metrics) -> str:
+    """docs/metrics.md: every metric with its type, labels and meaning."""
+    lines = [
+        "# Metrics",
+        "",
+        "Every metric a Flashpoint worker serves on `--metrics-port` (`/metrics`). Generated",
+        "from `alerts/metrics.py` by `python -m alerts.metrics > docs/metrics.md`; a test",
+        "fails when this page and the code disagree, and another checks a live `/metrics`",
+        "against it and with `promtool check metrics`.",
+        "",
+        "Series whose label values are known at start-up (dead-letter stages and reasons,",
+        "duplicate reasons, each configured sink with each delivery outcome, each source, each",
+        "Kafka topic and table) exist from the start at 0. Counters and histograms also",
+        "export a `_created` timestamp, as prometheus-client does by default.",
+        "",
+        "| Metric | Type | Labels | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for metric in declared(metrics):
+        labels = ", ".join(f"`{label}`" for label in metric._labelnames) or "—"
+        lines.append(
+            f"| `{exposed_name(metric)}` | {metric._type} | {labels} | {metric._documentation} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown_reference(Metrics()))

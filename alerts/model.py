@@ -151,10 +151,10 @@ class Alert:
     sources: int = 1
     thread_key: str | None = None
     level: Level | None = None
-    """For escalation alerts: the watch topic's level after this change."""
+    """The watch topic's escalation level after this alert, on escalation alerts only."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "rule": self.rule,
             "kind": self.kind,
@@ -169,6 +169,9 @@ class Alert:
             "thread_key": self.thread_key,
             "level": self.level,
         }
+        if self.level is not None:
+            data["level"] = self.level
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 1000
 INGESTED_AT_HEADER = "flashpoint-ingested-at"
 SOURCE_HEADER = "flashpoint-source"
+OUTSIDE_SOURCE = "kafka"
+"""The ``source`` label of articles another producer wrote straight to flashpoint.articles."""
 
 
 @dataclass
@@ -174,9 +176,12 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     async def handle_triage(event: Any) -> Outcome:
         headers = _headers(event)
         ingested = headers.get(INGESTED_AT_HEADER)
+        if SOURCE_HEADER not in headers:
+            # Flashpoint's sources count what they publish; count the other producers here.
+            handlers.metrics.articles.labels(OUTSIDE_SOURCE).inc()
         return handlers.triage(
             event.value or b"",
-            source=headers.get(SOURCE_HEADER, "kafka"),
+            source=headers.get(SOURCE_HEADER, OUTSIDE_SOURCE),
             ingested_at=float(ingested) if ingested else time.time(),
             seen=seen,
         )

@@ -8,10 +8,14 @@ in memory, and it says so when it starts.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 import os
 import shutil
+import signal
 import socket
+import sys
 import time
 
 from alerts.errors import BrokerError
@@ -78,6 +82,10 @@ class EmbeddedBroker:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             env=env,
+            # Its own session: a terminal's Ctrl-C (SIGINT to the foreground process group)
+            # reaches Flashpoint alone, which stops faust before it stops the broker.
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -94,7 +102,9 @@ class EmbeddedBroker:
             await writer.wait_closed()
             log.warning(
                 "embedded Kafka-protocol broker (tansu) on %s: data is kept in memory only and "
-                "lost when Flashpoint stops; set FLASHPOINT_BROKER to use a real Kafka",
+                "lost when Flashpoint stops; it serves aiokafka and kafka-python producers, not "
+                "librdkafka ones (kcat, confluent-kafka, Go, .NET); set FLASHPOINT_BROKER to "
+                "a real Kafka for those and for durable data",
                 self.bootstrap,
             )
             return
@@ -119,6 +129,21 @@ class EmbeddedBroker:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """In the broker's child process: the kernel sends it SIGTERM if Flashpoint dies.
+
+    Being in its own session, the broker no longer shares Flashpoint's signals; this keeps
+    a killed Flashpoint (SIGKILL, OOM, the stop deadline's ``os._exit``) from leaving a
+    broker behind. The kernel watches the thread that started the broker: the event loop's.
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 _TANSU_ENV = {

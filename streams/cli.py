@@ -10,10 +10,13 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from alerts import report
 from alerts.articles import parse_article
 from alerts.config import commands
 from alerts.config.loader import config_paths_from_env, load_config
+from alerts.config.models import parse_duration
 from alerts.engine import Engine, OfflineRun
 from alerts.errors import ConfigError, FlashpointError, InvalidArticle
 from alerts.metrics import Metrics
@@ -89,6 +92,20 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--config", action="append", default=[], metavar="FILE|DIR")
     detect.set_defaults(handler=_detect)
 
+    report_cmd = commands_.add_parser(
+        "report", help="draw escalation by watch topic over time from an alert log"
+    )
+    report_cmd.add_argument(
+        "--alerts", required=True, metavar="FILE", help="the alert log (--alerts-out JSONL)"
+    )
+    report_cmd.add_argument(
+        "--since", type=_duration, metavar="DURATION", help="e.g. 24h, 7d (default: whole log)"
+    )
+    report_cmd.add_argument(
+        "--out", required=True, metavar="FILE", help="report.png, report.svg or report.html"
+    )
+    report_cmd.set_defaults(handler=_report)
+
     rules = commands_.add_parser("rules", help="check, test, explain rules; print the schema")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = rules_commands.add_parser("check", help="validate rule files (default: configured)")
@@ -127,6 +144,22 @@ def _run(args: argparse.Namespace) -> int:
         settings=load_settings(),
     )
     return asyncio.run(run(options))
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    alerts = report.read_alert_log(Path(args.alerts))
+    period = report.choose_period(alerts, args.since)
+    topics = report.render(alerts, period, Path(args.out))
+    drawn = ", ".join(topics) if topics else "no topic had alerts"
+    print(f"{args.out}: {period.describe()}: {drawn}")
+    return 0
 
 
 def _detect(args: argparse.Namespace) -> int:

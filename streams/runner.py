@@ -20,7 +20,6 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import start_http_server
 
 from alerts.articles import Article
@@ -34,14 +33,15 @@ from alerts.secrets import remember_environment
 from alerts.sinks.base import Sink, build_sinks, sink_factory
 from alerts.sinks.dispatch import Dispatcher, RetryPolicy
 from alerts.topics import GLOBAL_TOPIC
-from streams.agents import Topology, build_topology
+from streams.agents import OUTSIDE_SOURCE, Topology, build_topology
 from streams.app import create_app
 from streams.broker import EmbeddedBroker
 from streams.pipeline import Handlers, RunStats, stats_json
 from streams.publisher import KafkaPublisher
+from streams.sensor import MetricsMonitor
 from streams.settings import Settings
 from streams.sources import FeedSource, HttpIngest, Source, build_sources
-from streams.topics import ARTICLES, ARTICLES_GLOBAL, STREAMS, ensure_topics
+from streams.topics import ARTICLES, ARTICLES_GLOBAL, STREAMS, TABLES, all_topics, ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +187,7 @@ async def _run(
         handlers = Handlers(live, dispatcher, metrics, stats, after_sinks=after)
 
         app = create_app(settings, broker_url, embedded=embedded)
-        faust_metrics = FaustMetrics.create(metrics.registry, "flashpoint_faust")
-        app.monitor = PrometheusMonitor(metrics=faust_metrics)
+        app.monitor = MetricsMonitor(metrics)
         topology = build_topology(app, handlers, settings.partitions)
         await app.start()
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
@@ -214,6 +213,7 @@ async def _run(
                 assigned = False
             return {"broker": await publisher.reachable(2.0), "consumers_assigned": assigned}
 
+        source_names = [OUTSIDE_SOURCE, *(source.name for source in sources)]
         listen = options.listen or settings.listen
         if listen:
             host, listen_port = _listen_address(listen)
@@ -232,6 +232,14 @@ async def _run(
             except OSError as exc:
                 raise FlashpointError(f"cannot listen on {listen}: {exc.strerror}") from None
             stack.push_async_callback(ingest.stop)
+            source_names.append(ingest.name)
+            log.info("accepting articles on http://%s:%d/articles", host, ingest.port)
+        metrics.zero_known_labels(
+            sinks=sinks,
+            sources=source_names,
+            kafka_topics=all_topics(settings.app_id),
+            tables=TABLES,
+        )
 
         background = [
             asyncio.create_task(live.watch(stop), name="config-watch"),

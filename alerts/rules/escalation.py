@@ -127,7 +127,10 @@ KIND_WORDS = {
     "mobilise": "show of force",
     "coerce": "coercion",
     "use_force": "force used",
+    "learned": "hostile act",
 }
+"""How each kind of act reads in an alert; ``learned`` is an act the model read in a passage
+the lexicon's phrases did not cover (alerts.detect.decision)."""
 
 
 def _act(match: Match) -> str:

@@ -22,12 +22,23 @@ import pytest
 import yaml
 
 from alerts.config.models import Config
+from streams.settings import Settings
+from streams.topics import ARTICLES, all_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DEPLOY = ROOT / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "flashpoint.json"
-SERVICES = {"kafka", "flashpoint", "prometheus", "alertmanager", "grafana"}
+SERVICES = {
+    "kafka",
+    "topic-init",
+    "worker",
+    "sample-feed",
+    "prometheus",
+    "alertmanager",
+    "grafana",
+}
+PINNED_PYTHON = re.compile(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?")
 _DEFAULT = re.compile(r"\$\{\w+:-([^}]*)\}")
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|WEBHOOK|API_KEY")
 
@@ -89,7 +100,44 @@ def test_compose_file_matches_compose_spec() -> None:
 
 def test_stack_has_kafka_workers_prometheus_alertmanager_grafana() -> None:
     assert set(_services()) == SERVICES
-    assert _services()["flashpoint"]["deploy"]["replicas"] >= 2
+    assert _services()["worker"]["deploy"]["replicas"] >= 2
+
+
+def test_workers_can_be_scaled_out() -> None:
+    """`--scale worker=3` needs replicas that differ only in their container."""
+    worker = _services()["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker  # a host port can be published by one replica only
+    assert "hostname" not in worker
+    assert worker["depends_on"]["topic-init"]["condition"] == "service_completed_successfully"
+
+
+def test_topic_init_creates_every_topic_with_the_workers_partition_count() -> None:
+    init = _services()["topic-init"]
+    script = init["entrypoint"][-1].replace("$$", "$")
+    workers = _with_defaults(_services()["worker"]["environment"]["FLASHPOINT_PARTITIONS"])
+    assert _with_defaults(init["environment"]["PARTITIONS"]) == workers
+    assert int(workers) >= 3  # three workers each get a share
+    assert "--if-not-exists" in script and '--partitions "$PARTITIONS"' in script
+    streams = " ".join(re.findall(r'topics="(?:\$topics )?([^"]+)"', script))
+    tables_loop = re.search(r"for table in ([^;]+); do", script)
+    assert streams and tables_loop, script
+    created = streams.split() + [
+        f"flashpoint-{table}-changelog" for table in tables_loop.group(1).split()
+    ]
+    assert sorted(created) == sorted(all_topics(Settings().app_id))
+    assert "cleanup.policy=compact" in script
+    kafka = _services()["kafka"]["environment"]
+    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_sample_feed_writes_to_the_articles_topic_once_topics_exist() -> None:
+    feed = _services()["sample-feed"]
+    assert feed["depends_on"]["topic-init"]["condition"] == "service_completed_successfully"
+    mounts = {target: path for service, path, target in _bind_mounts() if service == "sample-feed"}
+    script = mounts[feed["entrypoint"][-1]]
+    assert f'TOPIC = "{ARTICLES}"' in script.read_text()
+    assert feed["image"] == _services()["worker"]["image"]
 
 
 def test_every_mounted_and_referenced_file_exists() -> None:
@@ -99,9 +147,9 @@ def test_every_mounted_and_referenced_file_exists() -> None:
         assert path.exists(), f"{service} mounts missing {path.relative_to(ROOT)}"
     for name, secret in _compose()["secrets"].items():
         assert (ROOT / _with_defaults(secret["file"])).is_file(), name
-    build = _services()["flashpoint"]["build"]
+    build = _services()["worker"]["build"]
     assert (ROOT / build["context"] / build["dockerfile"]).is_file()
-    for entry in _services()["flashpoint"]["env_file"]:
+    for entry in _services()["worker"]["env_file"]:
         path = ROOT / entry["path"]
         # An optional env file is the user's copy of the committed example.
         assert path.exists() or not entry.get("required", True), path
@@ -113,17 +161,17 @@ def test_workers_reach_kafka_by_service_name() -> None:
     assert "PLAINTEXT://kafka:9092" in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",")
     assert kafka["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert len(base64.urlsafe_b64decode(kafka["CLUSTER_ID"] + "==")) == 16
-    assert _option("flashpoint", "--broker") == "kafka://kafka:9092"
-    assert _services()["flashpoint"]["environment"]["FLASHPOINT_BROKER"] == "kafka://kafka:9092"
-    assert _services()["flashpoint"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert _option("worker", "--broker") == "kafka://kafka:9092"
+    assert _services()["worker"]["environment"]["FLASHPOINT_BROKER"] == "kafka://kafka:9092"
+    assert _services()["worker"]["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
 def test_prometheus_scrapes_the_workers_metrics_port() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "flashpoint"]
     (discovery,) = job["dns_sd_configs"]
-    assert discovery["names"] == ["flashpoint"]
-    assert str(discovery["port"]) == _option("flashpoint", "--metrics-port")
+    assert discovery["names"] == ["worker"]
+    assert str(discovery["port"]) == _option("worker", "--metrics-port")
     (alertmanagers,) = config["alerting"]["alertmanagers"]
     hosts = {t.split(":")[0] for c in alertmanagers["static_configs"] for t in c["targets"]}
     assert hosts <= SERVICES
@@ -176,10 +224,18 @@ def test_no_secret_is_written_in_the_compose_file() -> None:
             assert value == "", f"flashpoint.env.example sets {key}"
 
 
-def test_image_runs_flashpoint_as_a_non_root_user() -> None:
+def test_image_is_multi_stage_pinned_and_runs_flashpoint_as_a_non_root_user() -> None:
     instructions = _dockerfile_instructions()
-    bases = [args for op, args in instructions if op == "FROM"]
-    assert bases[-1] == "python:3.11-slim"
+    args = dict(arg.split("=", 1) for op, arg in instructions if op == "ARG" and "=" in arg)
+    bases = [
+        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], line.split()[0])
+        for op, line in instructions
+        if op == "FROM"
+    ]
+    assert len(bases) >= 2, "build tools should stay in a build stage"
+    assert any(op == "COPY" and arg.startswith("--from=") for op, arg in instructions)
+    for base in bases:
+        assert PINNED_PYTHON.fullmatch(base), f"{base} is not an exact Python release"
     users = [args for op, args in instructions if op == "USER"]
     assert users, "the image runs as root"
     assert users[-1] not in {"root", "0"}
@@ -198,8 +254,8 @@ def test_image_build_copies_files_that_exist() -> None:
 
 
 def test_workers_load_the_example_rules_config() -> None:
-    config_path = _services()["flashpoint"]["environment"]["FLASHPOINT_CONFIG"]
-    mounts = {target: path for service, path, target in _bind_mounts() if service == "flashpoint"}
+    config_path = _services()["worker"]["environment"]["FLASHPOINT_CONFIG"]
+    mounts = {target: path for service, path, target in _bind_mounts() if service == "worker"}
     folder, name = config_path.rsplit("/", 1)
     config = Config.model_validate(yaml.safe_load((mounts[folder] / name).read_text()))
     assert config.rules
