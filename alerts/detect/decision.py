@@ -40,7 +40,7 @@ from alerts.detect.commitments import (
 from alerts.detect.context import NEGATED as NEGATED_ACT
 from alerts.detect.escalation import level_for
 from alerts.detect.sentences import Sentence, split_sentences
-from alerts.detect.signals import SIGNALS, grammar_signals
+from alerts.detect.signals import SIGNALS, cue_hits, grammar_signals
 from alerts.model import Commitment, Escalation, Match, Veto
 
 MODEL_VETO = "model"
@@ -92,7 +92,7 @@ def passage_spans(text: str) -> list[tuple[int, int]]:
             continue
         piece_start = start
         for sentence in split_sentences(text[start:end]):
-            if start + sentence.end - piece_start > PASSAGE_CHARS * 0.6:
+            if start + sentence.end - piece_start > PASSAGE_CHARS:
                 spans.append((piece_start, start + sentence.end))
                 piece_start = start + sentence.end
         if piece_start < end:
@@ -118,6 +118,7 @@ class Judge:
         if len(spans) > 1:
             spans = [s for s in spans if _holds_any(candidates, *s)]
         verdicts = []
+        cues = cue_hits(text) if spans else []
         for start, end in spans:
             signals = grammar_signals(
                 text,
@@ -127,6 +128,7 @@ class Judge:
                 end,
                 watch=self.levels.watch,
                 warning=self.levels.warning,
+                cues=cues,
             )
             scores = self.classifier.score(text[start:end], signals)
             verdicts.append(Verdict(start, end, scores, signals))

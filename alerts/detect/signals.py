@@ -8,14 +8,15 @@ in the fixed order of :data:`SIGNALS`, which the model file records and checks.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
 from alerts.detect.commitments import REJECTIONS, CommitmentReading
 from alerts.detect.context import HISTORICAL, HYPOTHETICAL, NEGATED, NO_ACTOR, NON_MILITARY
+from alerts.detect.matcher import PhraseMatcher
 from alerts.model import Escalation
 
 ACT_KINDS = ("accuse", "threaten", "mobilise", "coerce", "use_force")
@@ -93,9 +94,17 @@ CUES: dict[str, tuple[str, ...]] = {
         r"festival|premiere",
     ),
 }
-_CUE = re.compile(
-    "|".join(rf"(?P<c{i}>\b(?:{'|'.join(forms)})\b)" for i, forms in enumerate(CUES.values()))
-)
+
+
+@cache
+def _cue_matcher() -> PhraseMatcher:
+    return PhraseMatcher((), regexes=[rf"\b(?:{'|'.join(forms)})\b" for forms in CUES.values()])
+
+
+def cue_hits(text: str) -> list[tuple[int, int]]:
+    """Where each cue occurs in ``text``: (offset, cue index), in one compiled pass."""
+    return [(hit.start, hit.index) for hit in _cue_matcher().find(text)]
+
 
 SIGNALS: tuple[str, ...] = (
     *(f"act: {kind}" for kind in ACT_KINDS),
@@ -123,8 +132,10 @@ def grammar_signals(
     *,
     watch: float = 3.0,
     warning: float = 8.0,
+    cues: list[tuple[int, int]] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """The signals of the grammar's findings, and the cues, in ``text[start:end]``."""
+    """The signals of the grammar's findings, and the cues, in ``text[start:end]``
+    (``cues``: :func:`cue_hits` of the whole text, when the caller has them already)."""
 
     def inside(items: Iterable[int]) -> bool:
         return any(start <= at and (end is None or at < end) for at in items)
@@ -151,7 +162,8 @@ def grammar_signals(
         *(float(reason in turned_down) for reason in REJECTIONS),
         float(bool(rejected) and not commitments),
     ]
-    cues = [0.0] * len(CUES)
-    for found in _CUE.finditer(text, start, len(text) if end is None else end):
-        cues[int(str(found.lastgroup)[1:])] = 1.0
-    return np.asarray(values + cues, dtype=np.float64)
+    present = [0.0] * len(CUES)
+    for at, index in cue_hits(text) if cues is None else cues:
+        if start <= at and (end is None or at < end):
+            present[index] = 1.0
+    return np.asarray(values + present, dtype=np.float64)
