@@ -35,10 +35,10 @@ from alerts.rules.base import (
     Rule,
     RuleContext,
     build_alert,
-    build_rules,
     describe_source,
     story_thread_key,
 )
+from alerts.rules.registry import build_rules
 from alerts.state import Story, TopicState
 from alerts.topics import GLOBAL_TOPIC, PairTopics, TopicClassifier, dyads, pair_parties
 

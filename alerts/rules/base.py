@@ -174,17 +174,3 @@ def duration_words(seconds: float) -> str:
 
 def describe_source(article: Article) -> str:
     return f"“{article.title}”" + (f" ({article.source})" if article.source else "")
-
-
-def build_rules(config: models.Config) -> list[Rule[Any]]:
-    """The enabled rules of ``config`` as rule objects, ordered so dependants come last."""
-    from alerts.rules.commitment import CommitmentRule
-    from alerts.rules.escalation import EscalationRule
-    from alerts.rules.frequency import FrequencyRule
-    from alerts.rules.keyword import KeywordRule
-
-    registry: dict[str, type[Rule[Any]]] = {
-        cls.type: cls for cls in (KeywordRule, EscalationRule, CommitmentRule, FrequencyRule)
-    }
-    rules = [registry[rule.type](rule) for rule in config.rules if rule.enabled]
-    return sorted(rules, key=lambda r: r.after_others)
