@@ -12,8 +12,9 @@ import base64
 import hashlib
 import json
 import logging
+import math
 import time
-from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -278,6 +279,8 @@ class Handlers:
         self.after_sinks = list(after_sinks)
         """Sinks an alert goes to once its routes delivered it (``--alerts-out``)."""
         self._recent: dict[str, tuple[Engine, Analysis]] = {}
+        self._ticked: dict[str, float] = {}
+        self._scanned: tuple[float, list[str]] = (-math.inf, [])
 
     def _analysis(self, engine: Engine, article: Article) -> Analysis:
         """An article fanned out to several watch topics is analysed once, not per topic."""
@@ -360,13 +363,16 @@ class Handlers:
         states: MutableMapping[str, Any],
         now: float | None = None,
     ) -> Outcome:
-        """Run the topic's rules on the article and keep the topic's state."""
+        """Run the topic's rules on the article (or, for a tick, its timed rules) and keep
+        the topic's state."""
         moment = time.time() if now is None else now
         try:
             envelope = json.loads(raw)
             topic = str(envelope["topic"])
-            article = article_from_mapping(envelope["article"])
+            tick = float(envelope["tick"]) if "tick" in envelope else None
             ingested_at = float(envelope.get("ingested_at") or moment)
+            if tick is None:
+                article = article_from_mapping(envelope["article"])
         except InvalidArticle as exc:
             return Outcome(dead=[self.dead(DeadLetter("detect", exc.reason, exc.detail, raw))])
         except (ValueError, KeyError, TypeError) as exc:
@@ -374,6 +380,12 @@ class Handlers:
                 dead=[self.dead(DeadLetter("detect", "invalid_envelope", repr(exc), raw))]
             )
         engine = self.engine.current
+        if tick is not None:
+            stored = StoredState(states, topic)
+            state = stored.load(stories=False)  # no article: no story to add
+            alerts = engine.tick(topic, state, tick)
+            stored.save(state)
+            return self._forward(alerts, moment)
         analysis = self._analysis(engine, article)
         if topic != GLOBAL_TOPIC:  # counted in triage
             self.stats.matches += analysis.match_count
@@ -383,6 +395,9 @@ class Handlers:
         state = stored.load(stories=analysis.has_signal)  # only a signal can add a story
         alerts = engine.decide(topic, analysis, state, moment)
         stored.save(state)  # most news changes nothing, and writes nothing
+        return self._forward(alerts, ingested_at)
+
+    def _forward(self, alerts: list[Alert], ingested_at: float) -> Outcome:
         self.stats.alerts += len(alerts)
         forward = []
         for alert in alerts:
@@ -391,6 +406,25 @@ class Handlers:
             ).encode()
             forward.append(Outgoing((alert.thread_key or alert.id).encode(), value))
         return Outcome(forward=forward)
+
+    def due_ticks(self, now: float, standing: Callable[[], Iterable[str]]) -> list[Outgoing]:
+        """Tick messages to send now: each topic a timed rule watches, and each topic with a
+        standing condition (``standing()``: this worker's), at most once a tick interval.
+        Every worker sends them; a second tick right after the first changes nothing."""
+        engine = self.engine.current
+        interval = engine.tick_interval
+        if interval is None:
+            return []
+        if now - self._scanned[0] >= interval:
+            self._scanned = (now, list(standing()))
+        due = []
+        for topic in dict.fromkeys([*engine.timed_topics(), *self._scanned[1]]):
+            if topic == GLOBAL_TOPIC or now - self._ticked.get(topic, -math.inf) < interval:
+                continue
+            self._ticked[topic] = now
+            value = json.dumps({"topic": topic, "tick": now}).encode()
+            due.append(Outgoing(topic.encode(), value))
+        return due
 
     def notify(self, raw: bytes, *, deliveries: MutableMapping[str, Any]) -> Awaitable[Outcome]:
         """Queue one alert for its routes' sinks now, in arrival order, so a thread's first

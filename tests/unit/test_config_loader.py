@@ -125,9 +125,9 @@ def test_unknown_rule_type_and_missing_type(tmp_path: Path) -> None:
     )
     assert problems(path) == [
         f"{path}:2:21: rules[0].type: unknown type 'keywords'; did you mean 'keyword'? "
-        "(one of: keyword, escalation, commitment, frequency)",
+        "(one of: keyword, escalation, commitment, frequency, spike, flatline, new_term)",
         f"{path}:3:5: rules[1]: missing key 'type' (one of: keyword, escalation, commitment, "
-        "frequency)",
+        "frequency, spike, flatline, new_term)",
         f"{path}:4:5: rules[2].count: missing required key 'count'",
         f"{path}:4:5: rules[2].window: missing required key 'window'",
     ]
