@@ -106,12 +106,13 @@ class Decisions:
                     return True
         return False
 
-    def routes(self, alert: Alert) -> list[Route]:
-        """The routes ``alert`` takes: the first that matches, and more while ``continue``."""
-        taken: list[Route] = []
-        for route in self._routes:
+    def routes(self, alert: Alert) -> list[tuple[int, Route]]:
+        """The routes ``alert`` takes, with their positions: the first that matches, and
+        more while ``continue``."""
+        taken: list[tuple[int, Route]] = []
+        for position, route in enumerate(self._routes):
             if matches(alert, route.match):
-                taken.append(route)
+                taken.append((position, route))
                 if not route.continue_:
                     break
         return taken
@@ -119,14 +120,14 @@ class Decisions:
     def route(self, alert: Alert) -> list[str]:
         """Sink names for ``alert``: first matching route, and more while ``continue``."""
         sinks: list[str] = []
-        for route in self.routes(alert):
+        for _, route in self.routes(alert):
             sinks.extend(s for s in route.sinks if s not in sinks)
         return sinks
 
     def repeat_interval(self, alert: Alert) -> float | None:
         """How often a standing condition ``alert`` reported is to be reminded of (the
         shortest of its routes'), or None."""
-        intervals = [r.repeat_interval for r in self.routes(alert) if r.repeat_interval]
+        intervals = [r.repeat_interval for _, r in self.routes(alert) if r.repeat_interval]
         return min(intervals) if intervals else None
 
 

@@ -29,6 +29,7 @@ from alerts.secrets import scrub
 from alerts.sinks.dispatch import DeliveryReport, Dispatcher
 from alerts.state import StoredState
 from alerts.topics import GLOBAL_TOPIC
+from streams.batching import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,13 @@ class Handlers:
         self._recent: dict[str, tuple[Engine, Analysis]] = {}
         self._ticked: dict[str, float] = {}
         self._scanned: tuple[float, list[str]] = (-math.inf, [])
+        self.notified_seen = 0
+        """Alerts the notify stage has taken in (a drain compares it with those sent)."""
+        self.batcher = Batcher(
+            dispatcher,
+            lambda alert, now: self.engine.current.decisions.silenced(alert, now),
+            on_silenced=self._count_silenced,
+        )
 
     def _analysis(self, engine: Engine, article: Article) -> Analysis:
         """An article fanned out to several watch topics is analysed once, not per topic."""
@@ -439,16 +447,40 @@ class Handlers:
         except (ValueError, KeyError, TypeError) as exc:
             letter = self.dead(DeadLetter("notify", "invalid_envelope", repr(exc), raw))
             return _ready(Outcome(dead=[letter]))
+        self.notified_seen += 1
         key = alert.thread_key or alert.id
         record = DeliveryRecord.load(deliveries.get(key))
         if alert.id in record.ids:
             self.metrics.suppressed.labels(alert.rule, "already_delivered").inc()
             return _ready(Outcome())
+        decisions = self.engine.current.decisions
+        if decisions.silenced(alert, time.time()):  # a silence set since it was decided
+            self._count_silenced(alert)
+            return _ready(Outcome())
         accepted = set(record.partial.get(alert.id, ()))
-        names = [n for n in self.engine.current.decisions.route(alert) if n not in accepted]
         threads = record.stored_threads()
-        pending = self.dispatcher.submit(alert, names, threads=threads, ingested_at=ingested)
-        return self._settle(alert, raw, key, pending, deliveries, ingested)
+        now_sinks: list[str] = []
+        pending: list[Awaitable[DeliveryReport]] = []
+        for position, route in decisions.routes(alert):
+            sinks = [n for n in route.sinks if n not in accepted and n not in now_sinks]
+            # A note of further coverage belongs under its story at once, not in a batch.
+            if route.batches and alert.kind != "coverage":
+                if sinks:
+                    pending.append(
+                        self.batcher.add(
+                            alert, position, route, sinks, threads=threads, ingested_at=ingested
+                        )
+                    )
+            else:
+                now_sinks += sinks
+        if now_sinks or not pending:
+            pending.append(
+                self.dispatcher.submit(alert, now_sinks, threads=threads, ingested_at=ingested)
+            )
+        return self._settle(alert, raw, key, _combined(pending), deliveries, ingested)
+
+    def _count_silenced(self, alert: Alert) -> None:
+        self.metrics.suppressed.labels(alert.rule, "silenced").inc()
 
     async def _settle(
         self,
@@ -460,6 +492,8 @@ class Handlers:
         ingested_at: float | None,
     ) -> Outcome:
         report = await pending
+        if report.silenced and not report.delivered and not report.failed:
+            return Outcome()  # counted as silenced; neither delivered nor failed
         if report.ok and self.after_sinks:
             after = await self.dispatcher.submit(alert, self.after_sinks, ingested_at=ingested_at)
             report = DeliveryReport(
@@ -493,6 +527,21 @@ class Handlers:
 
 async def _ready(outcome: Outcome) -> Outcome:
     return outcome
+
+
+async def _combined(pending: list[Awaitable[DeliveryReport]]) -> DeliveryReport:
+    """One report for an alert sent at once to some sinks and in batches to others."""
+    reports = [await each for each in pending]
+    if len(reports) == 1:
+        return reports[0]
+    delivered: dict[str, dict[str, Any] | None] = {}
+    failed: dict[str, str] = {}
+    skipped: tuple[str, ...] = ()
+    for report in reports:
+        delivered.update(report.delivered)
+        failed.update(report.failed)
+        skipped += report.skipped
+    return DeliveryReport(delivered, failed, skipped, all(r.silenced for r in reports))
 
 
 def stats_json(stats: RunStats) -> str:

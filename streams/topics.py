@@ -118,12 +118,32 @@ async def ensure_topics(
                 )
             log.info("created topics %s with %d partitions", ", ".join(missing), partitions)
         if SILENCES not in present:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [NewTopic(SILENCES, 1, 1, topic_configs=dict(COMPACTED))],
-                    timeout_ms=int(timeout * 1000),
-                )
-            log.info("created topic %s (compacted)", SILENCES)
+            await _create_silences(admin, timeout)
+    finally:
+        await _close_quietly(admin)
+
+
+async def _create_silences(admin: AIOKafkaAdminClient, timeout: float) -> None:
+    with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
+        await admin.create_topics(
+            [NewTopic(SILENCES, 1, 1, topic_configs=dict(COMPACTED))],
+            timeout_ms=int(timeout * 1000),
+        )
+    log.info("created topic %s (compacted)", SILENCES)
+
+
+async def ensure_silences_topic(broker_url: str, *, timeout: float = 15.0) -> None:
+    """Create the silences topic if it is missing (``flashpoint silence`` before any run)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers(broker_url),
+        request_timeout_ms=int(timeout * 1000),
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        if SILENCES not in set(await admin.list_topics()):
+            await _create_silences(admin, timeout)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise BrokerError(f"cannot reach the Kafka broker at {broker_url}: {exc!r}") from None
     finally:
         await _close_quietly(admin)
 
