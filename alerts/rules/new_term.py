@@ -58,7 +58,7 @@ class NewTermRule(Rule[models.NewTermRule]):
 
     def _alert(self, ctx: RuleContext, term: str, sentence: str) -> Alert:
         pair = self.config.term == "pair"
-        what = f"first report between {term}" if pair else f"{term} appears"
+        what = f"first report between {term}" if pair else f"{term} appears for the first time"
         start = max(0, sentence.find(term.split(PAIR_JOIN)[0]))
         shown = term.split(PAIR_JOIN)[0]
         return build_alert(
@@ -66,7 +66,7 @@ class NewTermRule(Rule[models.NewTermRule]):
             rule=self.name,
             kind="new_term",
             severity=self.config.severity,
-            title=f"{topic_label(ctx.topic)}: {what} for the first time",
+            title=f"{topic_label(ctx.topic)}: {what}",
             summary=f"New in {topic_label(ctx.topic)}: "
             + (f"an act or commitment between {term}." if pair else f"{term}."),
             evidence=[
