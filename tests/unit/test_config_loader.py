@@ -65,7 +65,8 @@ def test_unknown_top_level_section(tmp_path: Path) -> None:
     path = write(tmp_path, "rule:\n  - {name: x, type: keyword, phrases: [x]}\n")
     assert problems(path) == [
         f"{path}:1:1: rule: unknown section 'rule'; did you mean 'rules'? "
-        "(sections: watch, rules, routes, sinks, throttle, silences, classifier, pair_topics)"
+        "(sections: watch, rules, routes, sinks, throttle, silences, inhibit_rules, classifier, "
+        "pair_topics)"
     ]
 
 
@@ -248,7 +249,7 @@ def test_unreadable_and_non_mapping_files(tmp_path: Path) -> None:
     assert problems(missing, listed) == [
         f"{missing}:1:1: file: cannot read: No such file or directory",
         f"{listed}:1:1: (top level): the top level must be a mapping of sections: "
-        "watch, rules, routes, sinks, throttle, silences, classifier, pair_topics",
+        "watch, rules, routes, sinks, throttle, silences, inhibit_rules, classifier, pair_topics",
     ]
 
 
