@@ -531,10 +531,11 @@ class _Merged:
             problems.extend(self._match_problems(item, item.value.match))
         for item in self.inhibit_rules or ():
             for part in ("source", "target"):
-                located = _Item(item.value, item.document, (*item.loc, part))
-                problems.extend(self._match_problems(located, getattr(item.value, part)))
+                problems.extend(self._match_problems(item, getattr(item.value, part), part))
 
-    def _match_problems(self, item: _Item, match: RouteMatch) -> Iterator[Problem]:
+    def _match_problems(
+        self, item: _Item, match: RouteMatch, at: str = "match"
+    ) -> Iterator[Problem]:
         checks = (
             ("rule", match.rule, self.known_rules),
             ("topic", match.topic, self.known_topics | {GLOBAL_TOPIC}),
@@ -543,7 +544,7 @@ class _Merged:
             names = [value] if isinstance(value, str) else list(value or ())
             for index, name in enumerate(names):
                 if name not in known:
-                    where: Loc = ("match", key) if isinstance(value, str) else ("match", key, index)
+                    where: Loc = (at, key) if isinstance(value, str) else (at, key, index)
                     label = "rule" if key == "rule" else "watch topic"
                     yield _unknown(item, where, label, name, known)
 

@@ -303,3 +303,26 @@ def test_config_paths_from_cli_then_environment(monkeypatch: pytest.MonkeyPatch)
     assert config_paths_from_env([]) == [Path("/etc/a.yaml"), Path("/etc/b.yaml")]
     monkeypatch.delenv("FLASHPOINT_CONFIG")
     assert config_paths_from_env([]) == []
+
+
+def test_rules_over_time_and_inhibit_rules_are_checked_with_file_and_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        rules:
+          - {name: surge, type: spike, of: nothing-such, window: 2h, baseline: 1h}
+          - {name: quiet, type: flatline, topics: [global], after: 1h}
+          - {name: fresh, type: new_term, term: trio}
+          - {name: hush, type: flatline}
+        inhibit_rules:
+          - {source: {rule: nuclear-tset}, target: {severity: warning}}
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:2:5: rules[0]: baseline must be at least as long as window",
+        f"{path}:3:44: rules[1].topics[0]: a flatline watches watch topics; 'global' is not one",
+        f"{path}:4:41: rules[2].term: input should be 'actor' or 'pair'",
+        f"{path}:5:5: rules[3].after: missing required key 'after'",
+        f"{path}:7:21: inhibit_rules[0].source.rule: unknown rule 'nuclear-tset'; "
+        "did you mean 'nuclear-test'?",
+    ]
