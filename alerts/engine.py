@@ -17,7 +17,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alerts.articles import Article
-from alerts.config.models import CommitmentRule, Config, EscalationLevels, EscalationRule
+from alerts.config.models import (
+    CommitmentRule,
+    Config,
+    EscalationLevels,
+    EscalationRule,
+    NewTermRule,
+)
 from alerts.config.models import KeywordRule as KeywordRuleConfig
 from alerts.decisions import Decisions
 from alerts.detect import classifier
@@ -162,9 +168,13 @@ class Engine:
         enabled = [r for r in config.rules if r.enabled]
         escalation_rules = [r for r in enabled if isinstance(r, EscalationRule)]
         levels = escalation_rules[0].levels if escalation_rules else EscalationLevels()
-        self._escalation = _escalation_detector(levels) if escalation_rules else None
+        # new_term reads the actors of acts and commitments: it needs both detectors.
+        terms = any(isinstance(r, NewTermRule) for r in enabled)
+        self._escalation = _escalation_detector(levels) if escalation_rules or terms else None
         self._commitments = (
-            _commitment_detector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
+            _commitment_detector()
+            if terms or any(isinstance(r, CommitmentRule) for r in enabled)
+            else None
         )
         self._keywords = _KeywordIndex(r for r in enabled if isinstance(r, KeywordRuleConfig))
         self.judge: Judge | None = None

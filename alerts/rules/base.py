@@ -40,6 +40,8 @@ class Analysis:
             return len(self.escalation.matches)
         if rule_type == "commitment":
             return len(self.commitments)
+        if rule_type == "new_term":  # reads the actors of acts and commitments
+            return len(self.escalation.matches) + len(self.commitments)
         return 0
 
     @property

@@ -64,6 +64,8 @@ rules:
   - {{name: ferry-notice, type: keyword, phrases: [ferry timetable], severity: info}}
   - {{name: strait-busy, type: spike, topics: [taiwan-strait], window: 1h, baseline: 1h,
      factor: 2, min_count: 3, warm_up: 0s}}
+  - {{name: first-pair, type: new_term, term: pair, warm_up: 0s}}
+classifier: {{enabled: false}}
 inhibit_rules:
   - {{source: {{severity: critical}}, target: {{severity: warning}}}}
 routes:
@@ -87,6 +89,10 @@ sinks:
         },
         {"title": "Lisbon ferries", "body": "Lisbon published a new ferry timetable for summer."},
         {"title": "Oslo ferries", "body": "Oslo changed its ferry timetable for the winter."},
+        {
+            "title": "Border shelling",
+            "body": "North Korean troops fired artillery shells at South Korean border posts.",
+        },
     )
     alerts_out, stats_out = tmp_path / "alerts.jsonl", tmp_path / "stats.json"
     async with SlackStub(token=TOKEN) as stub:
@@ -108,7 +114,7 @@ sinks:
     by_rules = sorted(sorted({alerts[i]["rule"] for i in _ids(m)}) for m in messages)
     assert by_rules == [
         ["blockade"],  # korea: its harbour drill (a warning) is muted by the critical
-        ["ferry-notice"],  # one digest of both info alerts
+        ["ferry-notice", "first-pair"],  # one digest of every info alert
         ["harbour-drill", "strait-busy"],  # taiwan-strait: the burst and its spike, once
     ]
     burst = next(m for m in messages if "strait-busy" in {alerts[i]["rule"] for i in _ids(m)})
@@ -116,10 +122,11 @@ sinks:
     for title in ("Keelung harbour drill", "Kaohsiung exercise", "Taipei port practice"):
         assert title in _text(burst)
     digest = next(m for m in messages if "ferry-notice" in {alerts[i]["rule"] for i in _ids(m)})
-    assert len(_ids(digest)) == 2
+    assert len(_ids(digest)) == 3
+    assert "an act or commitment between North Korea and South Korea" in _text(digest)
     assert "harbour-drill" not in {a["rule"] for a in alerts.values() if a["topic"] == "korea"}
     stats = json.loads(stats_out.read_text())
-    assert stats["alerts"] == stats["delivered"] == len(alerts) == 7
+    assert stats["alerts"] == stats["delivered"] == len(alerts) == 8
     assert stats["failed"] == 0
 
 
