@@ -13,11 +13,17 @@ import os
 import time
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alerts.articles import Article
-from alerts.config.models import CommitmentRule, Config, EscalationLevels, EscalationRule
+from alerts.config.models import (
+    CommitmentRule,
+    Config,
+    EscalationLevels,
+    EscalationRule,
+    NewTermRule,
+)
 from alerts.config.models import KeywordRule as KeywordRuleConfig
 from alerts.decisions import Decisions
 from alerts.detect import classifier
@@ -34,16 +40,22 @@ from alerts.rules.base import (
     Analysis,
     Rule,
     RuleContext,
+    TickContext,
+    alert_id,
     build_alert,
     describe_source,
+    iso_time,
     story_thread_key,
 )
 from alerts.rules.registry import build_rules
+from alerts.silences import SilenceBook
 from alerts.state import Story, TopicState
 from alerts.topics import GLOBAL_TOPIC, PairTopics, TopicClassifier, dyads, pair_parties
 
 MAX_SOURCES_LISTED = 20
 MAX_CACHED_TOPICS = 4096
+MIN_TICK_SECONDS = 1.0
+MAX_TICK_SECONDS = 60.0
 
 
 class _KeywordIndex:
@@ -139,18 +151,30 @@ real article, on the hot path."""
 class Engine:
     """A compiled rule set. Build it off the hot path; then analyze/decide are cheap."""
 
-    def __init__(self, config: Config, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        metrics: Metrics | None = None,
+        *,
+        silences: SilenceBook | None = None,
+    ) -> None:
         self.config = config
         self.metrics = metrics
         self.rules: list[Rule[Any]] = build_rules(config)
-        self.decisions = Decisions(config)
+        self.decisions = Decisions(config, silences)
+        self._by_name = {rule.name: rule for rule in self.rules}
+        self._timed = [rule for rule in self.rules if rule.timed]
         self._topics = TopicClassifier(config.watch)
         enabled = [r for r in config.rules if r.enabled]
         escalation_rules = [r for r in enabled if isinstance(r, EscalationRule)]
         levels = escalation_rules[0].levels if escalation_rules else EscalationLevels()
-        self._escalation = _escalation_detector(levels) if escalation_rules else None
+        # new_term reads the actors of acts and commitments: it needs both detectors.
+        terms = any(isinstance(r, NewTermRule) for r in enabled)
+        self._escalation = _escalation_detector(levels) if escalation_rules or terms else None
         self._commitments = (
-            _commitment_detector() if any(isinstance(r, CommitmentRule) for r in enabled) else None
+            _commitment_detector()
+            if terms or any(isinstance(r, CommitmentRule) for r in enabled)
+            else None
         )
         self._keywords = _KeywordIndex(r for r in enabled if isinstance(r, KeywordRuleConfig))
         self.judge: Judge | None = None
@@ -169,7 +193,63 @@ class Engine:
                 (getattr(r.config, "window", 0.0) for r in self.rules if r.after_others), default=0
             ),
         )
+        spans = [r.config.after for r in self._timed]
+        spans += [r.repeat_interval for r in config.routes if r.repeat_interval]
+        self.tick_interval = (
+            min(MAX_TICK_SECONDS, max(MIN_TICK_SECONDS, min(spans) / 10)) if spans else None
+        )
+        """How often each topic with timed rules or standing conditions is to be ticked
+        (None: no rule needs time to pass)."""
         self.analyze(_WARM_UP)
+
+    def timed_topics(self) -> list[str]:
+        """The watch topics some timed rule (flatline) watches: they are ticked even before
+        their first article, since silence from the start is silence too."""
+        return [t for t in self.config.watch if any(r.applies_to(t) for r in self._timed)]
+
+    def tick(self, topic: str, state: TopicState, now: float) -> list[Alert]:
+        """Time passed for ``topic`` without an article: timed rules and reminders of
+        standing conditions (a route's ``repeat_interval``); alerts to send."""
+        state.prune(now)
+        label = self._label(topic)
+        ctx = TickContext(topic, state, now, self.metrics, label)
+        candidates: list[Alert] = []
+        for rule in self._timed:
+            if rule.applies_to(topic):
+                candidates.extend(rule.check(ctx))
+        candidates.extend(self._reminders(state, now))
+        return self._admit(candidates, state, now, label)
+
+    def _reminders(self, state: TopicState, now: float) -> list[Alert]:
+        """A standing condition is reminded of every ``repeat_interval`` while it holds; one
+        that ended is forgotten."""
+        reminders: list[Alert] = []
+        for name, entry in list(state.standing.items()):
+            rule = self._by_name.get(name)
+            original = Alert.from_dict(entry["alert"])
+            interval = self.decisions.repeat_interval(original)
+            if rule is None or interval is None or not rule.stands(state, original):
+                del state.standing[name]
+                continue
+            if now - float(entry["notified"]) < interval:
+                continue
+            count = int(entry["count"]) + 1
+            state.standing[name] = {**entry, "notified": now, "count": count}
+            since = float(entry["since"])
+            reminders.append(
+                replace(
+                    original,
+                    id=alert_id(original.rule, original.topic, f"repeat:{original.id}:{count}"),
+                    title=f"Still: {original.title}",
+                    summary=f"Standing since {iso_time(since)} ({_span(now - since)}). "
+                    + original.summary,
+                    created_at=iso_time(now),
+                    # A reminder is a new message in the channel, as Alertmanager's repeat
+                    # is a new notification: one buried in a day-old thread reminds no one.
+                    thread_key=f"repeat:{original.thread_key or original.id}:{count}",
+                )
+            )
+        return reminders
 
     def topics_of(self, article: Article) -> list[str]:
         """The watch topics an article is keyed to, its primary topic first."""
@@ -255,18 +335,39 @@ class Engine:
             for rule in rules:
                 if found := analysis.matches_for(rule.name, rule.type):
                     self.metrics.matches.labels(rule.name, ctx.label).inc(found)
+        admitted = self._admit(candidates, state, now, ctx.label)
+        story.alerted |= any(a.thread_key == story_thread_key(topic, story.id) for a in admitted)
+        return admitted
+
+    def _admit(
+        self, candidates: list[Alert], state: TopicState, now: float, label: str
+    ) -> list[Alert]:
+        """The candidates no silence, inhibition or throttle holds back, counted; standing
+        conditions among them are remembered for their routes' reminders."""
         admitted: list[Alert] = []
         for alert in candidates:
             reason = self.decisions.suppression(alert, state, now)
-            if reason is None:
-                admitted.append(alert)
-                story.alerted |= alert.thread_key == story_thread_key(topic, story.id)
+            if reason is not None:
                 if self.metrics is not None:
-                    self.metrics.alerts.labels(
-                        alert.rule, alert.kind, alert.severity, ctx.label
-                    ).inc()
-            elif self.metrics is not None:
-                self.metrics.suppressed.labels(alert.rule, reason).inc()
+                    self.metrics.suppressed.labels(alert.rule, reason).inc()
+                continue
+            admitted.append(alert)
+            if self.metrics is not None:
+                self.metrics.alerts.labels(alert.rule, alert.kind, alert.severity, label).inc()
+            rule = self._by_name.get(alert.rule)
+            # Each alert of a condition that stands starts its reminders afresh (a new
+            # level, a spike that fell back and rose again); the tick drops ended ones.
+            if (
+                rule is not None
+                and rule.stands(state, alert)
+                and self.decisions.repeat_interval(alert) is not None
+            ):
+                state.standing[alert.rule] = {
+                    "alert": alert.to_dict(),
+                    "since": now,
+                    "notified": now,
+                    "count": 0,
+                }
         return admitted
 
     def _label(self, topic: str) -> str:
@@ -382,6 +483,17 @@ class OfflineRun:
         self.engine = engine
         self.states: dict[str, TopicState] = {}
 
+    def advance(self, now: float) -> list[Alert]:
+        """Tick every topic that needs time to pass, as the streams timer does."""
+        if self.engine.tick_interval is None:
+            return []
+        alerts: list[Alert] = []
+        topics = dict.fromkeys([*self.engine.timed_topics(), *self.states])
+        for topic in topics:
+            state = self.states.setdefault(topic, TopicState())
+            alerts.extend(self.engine.tick(topic, state, now))
+        return alerts
+
     def process(self, article: Article, now: float | None = None) -> DetectResult:
         moment = time.time() if now is None else now
         analysis = self.engine.analyze(article, moment)
@@ -390,3 +502,14 @@ class OfflineRun:
             state = self.states.setdefault(topic, TopicState())
             result.alerts.extend(self.engine.decide(topic, analysis, state, moment))
         return result
+
+
+def _span(seconds: float) -> str:
+    """``5400`` → ``1 h 30 min``: how long a condition has stood."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{int(seconds)} s"
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -74,7 +74,7 @@ class Metrics:
         )
         self.suppressed = Counter(
             "flashpoint_alerts_suppressed_total",
-            "Alerts not sent: throttled, silenced, or already delivered.",
+            "Alerts not sent: throttled, silenced, inhibited, or already delivered.",
             ["rule", "reason"],
             registry=r,
         )

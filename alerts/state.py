@@ -9,6 +9,7 @@ and by size so each entry stays small.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ MAX_STORIES = 200
 STORY_MEMORY_SECONDS = 48 * 3600.0
 MAX_COMMITMENTS = 500
 MAX_THROTTLE_KEYS = 1000
+MAX_ACTIVE = 200
 
 
 @dataclass
@@ -55,6 +57,20 @@ class TopicState:
     levels: dict[str, str] = field(default_factory=dict)
     rule_hits: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     throttle: dict[str, float] = field(default_factory=dict)
+    rates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per spike rule: ``since`` (watching from), ``buckets`` ([start, count], oldest
+    first) and ``fired`` (when the standing spike began, or None)."""
+    quiet: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per flatline rule: ``last`` (the last article counted) and ``alerted`` (when the
+    quiet was reported, or None)."""
+    terms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per new_term rule: ``since`` and ``seen`` ({term: last seen})."""
+    standing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per rule, the alert of a standing condition to remind of: ``alert`` (its JSON),
+    ``since``, ``notified`` (last notice) and ``count`` (reminders sent)."""
+    active: list[dict[str, Any]] = field(default_factory=list)
+    """Recent alerts that can inhibit others: ``at``, ``rule``, ``kind``, ``severity``,
+    ``level``."""
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as one JSON-able value."""
@@ -86,6 +102,11 @@ class TopicState:
                 rule: [list(hit) for hit in hits] for rule, hits in self.rule_hits.items()
             },
             "throttle": dict(self.throttle),
+            "rates": copy.deepcopy(self.rates),
+            "quiet": copy.deepcopy(self.quiet),
+            "terms": copy.deepcopy(self.terms),
+            "standing": copy.deepcopy(self.standing),
+            "active": copy.deepcopy(self.active),
         }
 
     @classmethod
@@ -105,6 +126,13 @@ class TopicState:
                 for rule, hits in data.get("rule_hits", {}).items()
             },
             throttle=dict(data.get("throttle", {})),
+            # Copied: the stored value is compared with what the rules leave, to write
+            # only what changed, so the rules must not change it in place.
+            rates=copy.deepcopy(data.get("rates", {})),
+            quiet=copy.deepcopy(data.get("quiet", {})),
+            terms=copy.deepcopy(data.get("terms", {})),
+            standing=copy.deepcopy(data.get("standing", {})),
+            active=copy.deepcopy(data.get("active", [])),
         )
 
     def prune(self, now: float) -> None:
@@ -117,6 +145,7 @@ class TopicState:
         if len(self.throttle) > MAX_THROTTLE_KEYS:
             keep_t = sorted(self.throttle.items(), key=lambda kv: kv[1])
             self.throttle = dict(keep_t[-MAX_THROTTLE_KEYS:])
+        del self.active[:-MAX_ACTIVE]
 
 
 def story_value(story: Story) -> dict[str, Any]:
@@ -140,7 +169,19 @@ def story_from_value(value: dict[str, Any]) -> Story:
 
 
 STORY_IDS = "stories"
-SECTIONS = ("commitments", "escalation", "levels", "rule_hits", "throttle")
+STANDING_SECTION = "standing"
+SECTIONS = (
+    "commitments",
+    "escalation",
+    "levels",
+    "rule_hits",
+    "throttle",
+    "rates",
+    "quiet",
+    "terms",
+    "standing",
+    "active",
+)
 """The concerns kept in an entry each (with the story ids); a new one is a new field of
 :class:`TopicState` written by :meth:`TopicState.sections`, and gets its own entry."""
 

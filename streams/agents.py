@@ -28,6 +28,7 @@ from typing import Any
 
 import faust
 
+from alerts.state import STANDING_SECTION
 from alerts.topics import GLOBAL_TOPIC
 from streams import topics as names
 from streams.pipeline import DeadLetter, Handlers, Outcome, Outgoing
@@ -35,6 +36,7 @@ from streams.pipeline import DeadLetter, Handlers, Outcome, Outgoing
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 1000
+TIMER_SECONDS = 1.0
 INGESTED_AT_HEADER = "flashpoint-ingested-at"
 SOURCE_HEADER = "flashpoint-source"
 OUTSIDE_SOURCE = "kafka"
@@ -66,9 +68,9 @@ class Topology:
 def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topology:
     """Declare topics, tables and agents on ``app``."""
 
-    def topic(name: str) -> Any:
+    def topic(*name: str) -> Any:
         return app.topic(
-            name,
+            *name,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -82,6 +84,10 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
     by_topic_global = topic(names.BY_TOPIC_GLOBAL)
     alerts = topic(names.ALERTS)
     deadletter = topic(names.DEADLETTER)
+    ticks = topic(names.TICKS)
+    # The detect agent reads ticks beside articles: partition N of both holds the same
+    # watch topics, so a tick is handled where that topic's state is.
+    by_topic_and_ticks = topic(names.BY_TOPIC, names.TICKS)
 
     def table(name: str) -> Any:
         schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
@@ -230,7 +236,19 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
             )
             await asyncio.sleep(0)  # let the watch-topic lane in between any two messages
 
-    @app.agent(by_topic, name="detect")
+    async def send_ticks() -> None:
+        """Tell the detect agent that time passed, for the topics whose rules need it."""
+        now = time.time()
+        try:
+            due = handlers.due_ticks(now, lambda: _standing_topics(topic_state))
+            for out in due:
+                await ticks.send(key=out.key, value=out.value)
+        except Exception as exc:  # a tick missed is sent again at the next interval
+            log.warning("could not send ticks: %s: %s", type(exc).__name__, exc)
+
+    app.timer(TIMER_SECONDS)(send_ticks)
+
+    @app.agent(by_topic_and_ticks, name="detect")
     async def detect(stream: Any) -> None:
         async for event in stream.events():
             await process(
@@ -276,6 +294,16 @@ def build_topology(app: faust.App, handlers: Handlers, partitions: int) -> Topol
 
 
 _GLOBAL_KEY = GLOBAL_TOPIC.encode()
+_STANDING_SUFFIX = "/" + STANDING_SECTION
+
+
+def _standing_topics(table: Any) -> list[str]:
+    """Topics with a standing condition in this worker's part of the table."""
+    return [
+        key[: -len(_STANDING_SUFFIX)]
+        for key in list(table.keys())
+        if isinstance(key, str) and key.endswith(_STANDING_SUFFIX) and table.get(key)
+    ]
 
 
 async def _raising(exc: Exception) -> Outcome:

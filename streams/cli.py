@@ -9,9 +9,11 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from alerts import silences
 from alerts.articles import parse_article
 from alerts.config.loader import config_paths_from_env, load_config
 from alerts.config.models import parse_duration
@@ -22,7 +24,9 @@ from alerts.secrets import ScrubbingFilter, redact_url, remember_environment
 from alerts.tooling import commands, report
 from streams.runner import ExitCode, RunOptions, run
 from streams.settings import load_settings
+from streams.silences import read_silences, write_silence
 from streams.sources import FeedSource, SourceError, build_sources
+from streams.topics import ensure_silences_topic
 
 log = logging.getLogger("flashpoint")
 
@@ -105,6 +109,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     report_cmd.set_defaults(handler=_report)
 
+    silence = commands_.add_parser(
+        "silence", help="mute matching alerts on every worker for a while (Kafka-stored)"
+    )
+    silence_commands = silence.add_subparsers(
+        dest="silence_command", required=True, metavar="ACTION"
+    )
+    add = silence_commands.add_parser("add", help="add a silence; prints its id")
+    add.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        required=True,
+        metavar="FIELD=VALUE",
+        help="rule, topic, severity or kind; every --match must hold",
+    )
+    add.add_argument(
+        "--for", dest="duration", type=_duration, required=True, metavar="DURATION", help="e.g. 2h"
+    )
+    add.add_argument("--comment", required=True, help="why, for the people who see it")
+    add.add_argument("--author", default=None, help="who (default: $USER)")
+    list_ = silence_commands.add_parser("list", help="active and pending silences")
+    list_.add_argument("--all", action="store_true", help="also those expired in the last 5 days")
+    list_.add_argument("--json", action="store_true", help="one JSON object per line")
+    expire = silence_commands.add_parser("expire", help="end a silence now")
+    expire.add_argument("id", metavar="ID", help="the silence id (or a unique start of it)")
+    for command in (add, list_, expire):
+        command.add_argument(
+            "--broker", metavar="URL", help="kafka://host:port (default: $FLASHPOINT_BROKER)"
+        )
+    add.set_defaults(handler=_silence_add)
+    list_.set_defaults(handler=_silence_list)
+    expire.set_defaults(handler=_silence_expire)
+
     rules = commands_.add_parser("rules", help="check, test, explain rules; print the schema")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = rules_commands.add_parser("check", help="validate rule files (default: configured)")
@@ -143,6 +180,63 @@ def _run(args: argparse.Namespace) -> int:
         settings=load_settings(),
     )
     return asyncio.run(run(options))
+
+
+def _silence_broker(args: argparse.Namespace) -> str:
+    broker: str | None = args.broker or load_settings().broker
+    if not broker:
+        raise FlashpointError(
+            "flashpoint silence needs the broker the workers use: --broker kafka://host:port "
+            "or FLASHPOINT_BROKER (an embedded broker logs its address when it starts)"
+        )
+    return broker
+
+
+def _silence_add(args: argparse.Namespace) -> int:
+    broker = _silence_broker(args)
+    author = args.author or os.environ.get("USER") or "unknown"
+    made = silences.new_silence(
+        silences.parse_matchers(args.match), args.duration, args.comment, author, time.time()
+    )
+    asyncio.run(_store_silence(broker, made))
+    print(made.id)
+    return 0
+
+
+async def _store_silence(broker: str, silence: silences.Silence) -> None:
+    await ensure_silences_topic(broker)
+    await write_silence(broker, silence)
+
+
+def _silence_list(args: argparse.Namespace) -> int:
+    broker = _silence_broker(args)
+    book = asyncio.run(_read_silences(broker))
+    now = time.time()
+    shown = book.listed(now, everything=args.all)
+    if args.json:
+        for silence in shown:
+            sys.stdout.write(silence.to_json().decode() + "\n")
+    else:
+        print(silences.table(shown, now))
+    return 0
+
+
+async def _read_silences(broker: str) -> silences.SilenceBook:
+    await ensure_silences_topic(broker)
+    return await read_silences(broker)
+
+
+def _silence_expire(args: argparse.Namespace) -> int:
+    broker = _silence_broker(args)
+    book = asyncio.run(_read_silences(broker))
+    now = time.time()
+    found = book.find(args.id)
+    if found.state(now) == "expired":
+        print(f"{found.id} had already expired", file=sys.stderr)
+        return 0
+    asyncio.run(write_silence(broker, found.expired(now)))
+    print(f"{found.id} expired")
+    return 0
 
 
 def _duration(text: str) -> float:

@@ -12,8 +12,9 @@ import base64
 import hashlib
 import json
 import logging
+import math
 import time
-from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from alerts.secrets import scrub
 from alerts.sinks.dispatch import DeliveryReport, Dispatcher
 from alerts.state import StoredState
 from alerts.topics import GLOBAL_TOPIC
+from streams.batching import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +280,15 @@ class Handlers:
         self.after_sinks = list(after_sinks)
         """Sinks an alert goes to once its routes delivered it (``--alerts-out``)."""
         self._recent: dict[str, tuple[Engine, Analysis]] = {}
+        self._ticked: dict[str, float] = {}
+        self._scanned: tuple[float, list[str]] = (-math.inf, [])
+        self.notified_seen = 0
+        """Alerts the notify stage has taken in (a drain compares it with those sent)."""
+        self.batcher = Batcher(
+            dispatcher,
+            lambda alert, now: self.engine.current.decisions.silenced(alert, now),
+            on_silenced=self._count_silenced,
+        )
 
     def _analysis(self, engine: Engine, article: Article) -> Analysis:
         """An article fanned out to several watch topics is analysed once, not per topic."""
@@ -360,13 +371,16 @@ class Handlers:
         states: MutableMapping[str, Any],
         now: float | None = None,
     ) -> Outcome:
-        """Run the topic's rules on the article and keep the topic's state."""
+        """Run the topic's rules on the article (or, for a tick, its timed rules) and keep
+        the topic's state."""
         moment = time.time() if now is None else now
         try:
             envelope = json.loads(raw)
             topic = str(envelope["topic"])
-            article = article_from_mapping(envelope["article"])
+            tick = float(envelope["tick"]) if "tick" in envelope else None
             ingested_at = float(envelope.get("ingested_at") or moment)
+            if tick is None:
+                article = article_from_mapping(envelope["article"])
         except InvalidArticle as exc:
             return Outcome(dead=[self.dead(DeadLetter("detect", exc.reason, exc.detail, raw))])
         except (ValueError, KeyError, TypeError) as exc:
@@ -374,6 +388,12 @@ class Handlers:
                 dead=[self.dead(DeadLetter("detect", "invalid_envelope", repr(exc), raw))]
             )
         engine = self.engine.current
+        if tick is not None:
+            stored = StoredState(states, topic)
+            state = stored.load(stories=False)  # no article: no story to add
+            alerts = engine.tick(topic, state, tick)
+            stored.save(state)
+            return self._forward(alerts, moment)
         analysis = self._analysis(engine, article)
         if topic != GLOBAL_TOPIC:  # counted in triage
             self.stats.matches += analysis.match_count
@@ -383,6 +403,9 @@ class Handlers:
         state = stored.load(stories=analysis.has_signal)  # only a signal can add a story
         alerts = engine.decide(topic, analysis, state, moment)
         stored.save(state)  # most news changes nothing, and writes nothing
+        return self._forward(alerts, ingested_at)
+
+    def _forward(self, alerts: list[Alert], ingested_at: float) -> Outcome:
         self.stats.alerts += len(alerts)
         forward = []
         for alert in alerts:
@@ -391,6 +414,25 @@ class Handlers:
             ).encode()
             forward.append(Outgoing((alert.thread_key or alert.id).encode(), value))
         return Outcome(forward=forward)
+
+    def due_ticks(self, now: float, standing: Callable[[], Iterable[str]]) -> list[Outgoing]:
+        """Tick messages to send now: each topic a timed rule watches, and each topic with a
+        standing condition (``standing()``: this worker's), at most once a tick interval.
+        Every worker sends them; a second tick right after the first changes nothing."""
+        engine = self.engine.current
+        interval = engine.tick_interval
+        if interval is None:
+            return []
+        if now - self._scanned[0] >= interval:
+            self._scanned = (now, list(standing()))
+        due = []
+        for topic in dict.fromkeys([*engine.timed_topics(), *self._scanned[1]]):
+            if topic == GLOBAL_TOPIC or now - self._ticked.get(topic, -math.inf) < interval:
+                continue
+            self._ticked[topic] = now
+            value = json.dumps({"topic": topic, "tick": now}).encode()
+            due.append(Outgoing(topic.encode(), value))
+        return due
 
     def notify(self, raw: bytes, *, deliveries: MutableMapping[str, Any]) -> Awaitable[Outcome]:
         """Queue one alert for its routes' sinks now, in arrival order, so a thread's first
@@ -405,16 +447,40 @@ class Handlers:
         except (ValueError, KeyError, TypeError) as exc:
             letter = self.dead(DeadLetter("notify", "invalid_envelope", repr(exc), raw))
             return _ready(Outcome(dead=[letter]))
+        self.notified_seen += 1
         key = alert.thread_key or alert.id
         record = DeliveryRecord.load(deliveries.get(key))
         if alert.id in record.ids:
             self.metrics.suppressed.labels(alert.rule, "already_delivered").inc()
             return _ready(Outcome())
+        decisions = self.engine.current.decisions
+        if decisions.silenced(alert, time.time()):  # a silence set since it was decided
+            self._count_silenced(alert)
+            return _ready(Outcome())
         accepted = set(record.partial.get(alert.id, ()))
-        names = [n for n in self.engine.current.decisions.route(alert) if n not in accepted]
         threads = record.stored_threads()
-        pending = self.dispatcher.submit(alert, names, threads=threads, ingested_at=ingested)
-        return self._settle(alert, raw, key, pending, deliveries, ingested)
+        now_sinks: list[str] = []
+        pending: list[Awaitable[DeliveryReport]] = []
+        for position, route in decisions.routes(alert):
+            sinks = [n for n in route.sinks if n not in accepted and n not in now_sinks]
+            # A note of further coverage belongs under its story at once, not in a batch.
+            if route.batches and alert.kind != "coverage":
+                if sinks:
+                    pending.append(
+                        self.batcher.add(
+                            alert, position, route, sinks, threads=threads, ingested_at=ingested
+                        )
+                    )
+            else:
+                now_sinks += sinks
+        if now_sinks or not pending:
+            pending.append(
+                self.dispatcher.submit(alert, now_sinks, threads=threads, ingested_at=ingested)
+            )
+        return self._settle(alert, raw, key, _combined(pending), deliveries, ingested)
+
+    def _count_silenced(self, alert: Alert) -> None:
+        self.metrics.suppressed.labels(alert.rule, "silenced").inc()
 
     async def _settle(
         self,
@@ -426,6 +492,8 @@ class Handlers:
         ingested_at: float | None,
     ) -> Outcome:
         report = await pending
+        if report.silenced and not report.delivered and not report.failed:
+            return Outcome()  # counted as silenced; neither delivered nor failed
         if report.ok and self.after_sinks:
             after = await self.dispatcher.submit(alert, self.after_sinks, ingested_at=ingested_at)
             report = DeliveryReport(
@@ -459,6 +527,21 @@ class Handlers:
 
 async def _ready(outcome: Outcome) -> Outcome:
     return outcome
+
+
+async def _combined(pending: list[Awaitable[DeliveryReport]]) -> DeliveryReport:
+    """One report for an alert sent at once to some sinks and in batches to others."""
+    reports = [await each for each in pending]
+    if len(reports) == 1:
+        return reports[0]
+    delivered: dict[str, dict[str, Any] | None] = {}
+    failed: dict[str, str] = {}
+    skipped: tuple[str, ...] = ()
+    for report in reports:
+        delivered.update(report.delivered)
+        failed.update(report.failed)
+        skipped += report.skipped
+    return DeliveryReport(delivered, failed, skipped, all(r.silenced for r in reports))
 
 
 def stats_json(stats: RunStats) -> str:

@@ -30,6 +30,7 @@ from alerts.engine import Engine
 from alerts.errors import FlashpointError
 from alerts.metrics import Metrics
 from alerts.secrets import remember_environment
+from alerts.silences import SilenceBook
 from alerts.sinks.base import Sink, build_sinks, sink_factory
 from alerts.sinks.dispatch import Dispatcher, RetryPolicy
 from alerts.topics import GLOBAL_TOPIC
@@ -40,8 +41,17 @@ from streams.pipeline import Handlers, RunStats, stats_json
 from streams.publisher import KafkaPublisher
 from streams.sensor import MetricsMonitor
 from streams.settings import Settings
+from streams.silences import SilenceFollower
 from streams.sources import FeedSource, HttpIngest, Source, build_sources
-from streams.topics import ARTICLES, ARTICLES_GLOBAL, STREAMS, TABLES, all_topics, ensure_topics
+from streams.topics import (
+    ALERTS,
+    ARTICLES,
+    ARTICLES_GLOBAL,
+    STREAMS,
+    TABLES,
+    all_topics,
+    ensure_topics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,7 @@ ALERTS_OUT_SINK = "alerts-out"
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_QUIET_CHECKS = 10
 STREAM_TOPICS = frozenset(STREAMS)
+UPSTREAM_TOPICS = STREAM_TOPICS - {ALERTS}
 
 
 class ExitCode(IntEnum):
@@ -121,9 +132,10 @@ async def _run(
     )
     if options.alerts_out:
         await asyncio.to_thread(_check_writable, Path(options.alerts_out))
+    silences = SilenceBook()
     live = LiveConfig(
         config_paths_from_env(list(options.config)),
-        lambda config: Engine(config, metrics),
+        lambda config: Engine(config, metrics, silences=silences),
         metrics,
         timeout=settings.reload_timeout,
     )
@@ -166,6 +178,11 @@ async def _run(
         await ensure_topics(
             broker_url, settings.app_id, settings.partitions, timeout=settings.connect_timeout
         )
+        follower = SilenceFollower(
+            broker_url, silences, fetch_max_wait_ms=settings.effective_fetch_wait_ms(embedded)
+        )
+        await follower.start()
+        stack.push_async_callback(follower.stop)
 
         sinks = build_sinks(live.config.sinks, os.environ, metrics)
         if options.alerts_out:
@@ -193,6 +210,8 @@ async def _run(
         stack.push_async_callback(_stop_app, app, settings.shutdown_timeout)
         # Stopped before the app, so deliveries finishing in the grace are still recorded.
         stack.push_async_callback(_stop_dispatcher, dispatcher, settings.shutdown_timeout)
+        # First of all: what waits in groups and digests goes out in the grace, not lost.
+        stack.push_async_callback(_flush_batches, handlers)
 
         def lane(article: Article) -> str:
             """Where an article queues: classifying costs one Hyperscan pass of the title
@@ -256,7 +275,7 @@ async def _run(
                     if source.finite
                 ]
                 feeds = [source for source in sources if isinstance(source, FeedSource)]
-                await _drain(finite_tasks, feeds, publisher, app, topology, stats, stop)
+                await _drain(finite_tasks, feeds, publisher, app, topology, handlers, stop)
             else:
                 await stop.wait()
         finally:
@@ -264,6 +283,12 @@ async def _run(
             for task in source_tasks + background:
                 task.cancel()
             await asyncio.gather(*source_tasks, *background, return_exceptions=True)
+            if handlers.batcher.flush_all():  # what waits in groups goes out, not lost
+                grace = min(5.0, settings.shutdown_timeout / 2)
+                for _ in range(int(grace / DRAIN_POLL_SECONDS)):
+                    if _settled(app, topology, stats):
+                        break
+                    await asyncio.sleep(DRAIN_POLL_SECONDS)
             if embedded and stats.read:
                 unprocessed = not _settled(app, topology, stats)
                 if unprocessed:
@@ -355,11 +380,13 @@ async def _drain(
     publisher: KafkaPublisher,
     app: Any,
     topology: Topology,
-    stats: RunStats,
+    handlers: Handlers,
     stop: asyncio.Event,
 ) -> None:
     """Return once every finite source is done, each feed polled once, and every message
-    went through every stage."""
+    went through every stage. Alerts waiting in groups and digests are sent as soon as
+    nothing more can join them: a drain does not wait an hour for a digest."""
+    stats = handlers.stats
     waits: list[asyncio.Future[Any]] = [*finite, *(f.first_poll for f in feeds)]
     if waits:
         stopped = asyncio.ensure_future(stop.wait())
@@ -372,13 +399,22 @@ async def _drain(
             publisher.unreadable(feed.name, "the feed's first poll failed; nothing was read")
     quiet = 0
     while not stop.is_set() and quiet < DRAIN_QUIET_CHECKS:
+        if (
+            handlers.batcher.waiting()
+            and handlers.notified_seen >= stats.alerts_sent
+            and _settled(app, topology, stats, UPSTREAM_TOPICS)
+        ):
+            handlers.batcher.flush_all()
         quiet = quiet + 1 if _settled(app, topology, stats) else 0
         await asyncio.sleep(DRAIN_POLL_SECONDS)
 
 
-def _settled(app: Any, topology: Topology, stats: RunStats) -> bool:
-    """Every record read is stored, and every record in the stream topics' partitions this
-    worker holds has been handled, including any a previous run left unhandled."""
+def _settled(
+    app: Any, topology: Topology, stats: RunStats, topics: frozenset[str] = STREAM_TOPICS
+) -> bool:
+    """Every record read is stored, and every record in the partitions of ``topics`` (the
+    stream topics) this worker holds has been handled, including any a previous run left
+    unhandled."""
     if not stats.intake_settled() or stats.in_flight:
         return False  # sent on but not yet in the broker, so not yet in its high watermark
     try:
@@ -387,7 +423,7 @@ def _settled(app: Any, topology: Topology, stats: RunStats) -> bool:
         return False
     # Where faust started each partition: its committed offset (None: from the start).
     started: dict[Any, int | None] = getattr(app.consumer, "_committed_offset", {})
-    held = [tp for tp in assignment if tp.topic in STREAM_TOPICS]
+    held = [tp for tp in assignment if tp.topic in topics]
     if not held:
         return False
     for tp in held:
@@ -406,6 +442,13 @@ async def _start_sinks(sinks: dict[str, Sink], stack: contextlib.AsyncExitStack)
     for sink in sinks.values():
         await sink.start()
         stack.push_async_callback(sink.stop)
+
+
+async def _flush_batches(handlers: Handlers) -> None:
+    sent = handlers.batcher.flush_all()
+    if sent:
+        log.info("stopping: sent %d alerts that waited in groups or digests", sent)
+    await handlers.batcher.stop()
 
 
 async def _stop_dispatcher(dispatcher: Dispatcher, timeout: float) -> None:

@@ -27,7 +27,13 @@ BY_TOPIC_GLOBAL = "flashpoint.by-topic.global"
 """The off-topic lane after triage: articles keyed ``global``."""
 ALERTS = "flashpoint.alerts"
 DEADLETTER = "flashpoint.deadletter"
+TICKS = "flashpoint.ticks"
+"""Timer messages keyed by watch topic: time passed, for rules that act on silence."""
+SILENCES = "flashpoint.silences"
+"""Silences set at run time, keyed by id, compacted; one partition, read whole by every
+worker (not by the consumer group)."""
 STREAMS = (ARTICLES, ARTICLES_GLOBAL, BY_TOPIC, BY_TOPIC_GLOBAL, ALERTS)
+COMPACTED = {"cleanup.policy": "compact"}
 
 SEEN_TABLE = "seen"
 TOPIC_STATE_TABLE = "topic-state"
@@ -41,7 +47,8 @@ def changelog_topic(app_id: str, table: str) -> str:
 
 
 def all_topics(app_id: str) -> list[str]:
-    return [*STREAMS, DEADLETTER] + [changelog_topic(app_id, t) for t in TABLES]
+    """The topics with ``FLASHPOINT_PARTITIONS`` partitions (all but the silences)."""
+    return [*STREAMS, TICKS, DEADLETTER] + [changelog_topic(app_id, t) for t in TABLES]
 
 
 def bootstrap_servers(broker_url: str) -> str:
@@ -84,8 +91,9 @@ async def ensure_topics(
         names = all_topics(app_id)
         # Describe only topics that exist: a metadata request for a missing topic makes
         # auto-creating brokers create it with their default partition count.
-        present = set(await admin.list_topics()) & set(names)
-        existing = await admin.describe_topics(sorted(present)) if present else []
+        present = set(await admin.list_topics()) & {*names, SILENCES}
+        described = sorted(present - {SILENCES})
+        existing = await admin.describe_topics(described) if described else []
         counts = {t["topic"]: len(t["partitions"]) for t in existing if t.get("error_code", 0) == 0}
         wrong = {name: n for name, n in counts.items() if n != partitions}
         if wrong:
@@ -95,13 +103,47 @@ async def ensure_topics(
                 "set FLASHPOINT_PARTITIONS to match or delete the topics"
             )
         missing = [name for name in names if name not in counts]
+        changelogs = {changelog_topic(app_id, t) for t in TABLES}
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
                 await admin.create_topics(
-                    [NewTopic(name, partitions, 1) for name in missing],
+                    [
+                        # A changelog keeps the latest value per key, not a window of history.
+                        NewTopic(name, partitions, 1, topic_configs=dict(COMPACTED))
+                        if name in changelogs
+                        else NewTopic(name, partitions, 1)
+                        for name in missing
+                    ],
                     timeout_ms=int(timeout * 1000),
                 )
             log.info("created topics %s with %d partitions", ", ".join(missing), partitions)
+        if SILENCES not in present:
+            await _create_silences(admin, timeout)
+    finally:
+        await _close_quietly(admin)
+
+
+async def _create_silences(admin: AIOKafkaAdminClient, timeout: float) -> None:
+    with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
+        await admin.create_topics(
+            [NewTopic(SILENCES, 1, 1, topic_configs=dict(COMPACTED))],
+            timeout_ms=int(timeout * 1000),
+        )
+    log.info("created topic %s (compacted)", SILENCES)
+
+
+async def ensure_silences_topic(broker_url: str, *, timeout: float = 15.0) -> None:
+    """Create the silences topic if it is missing (``flashpoint silence`` before any run)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers(broker_url),
+        request_timeout_ms=int(timeout * 1000),
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        if SILENCES not in set(await admin.list_topics()):
+            await _create_silences(admin, timeout)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise BrokerError(f"cannot reach the Kafka broker at {broker_url}: {exc!r}") from None
     finally:
         await _close_quietly(admin)
 

@@ -8,7 +8,7 @@ raised together in one :class:`~alerts.errors.ConfigError`, one line each:
 
 Merging: the shipped defaults come first, then each user file in order. Watch topics and
 sinks merge by name, rules by ``name`` (the same name replaces the earlier rule in place);
-a file that sets ``routes``, ``throttle`` or ``silences`` replaces them.
+a file that sets ``routes``, ``throttle``, ``silences`` or ``inhibit_rules`` replaces them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from pydantic_core import ErrorDetails
 from alerts.config.models import (
     ClassifierConfig,
     Config,
+    FlatlineRule,
     FrequencyRule,
+    InhibitRule,
     Name,
     PairTopics,
     Route,
@@ -40,6 +42,7 @@ from alerts.config.models import (
     RuleBase,
     Silence,
     SinkConfig,
+    SpikeRule,
     Throttle,
     WatchTopic,
 )
@@ -379,6 +382,7 @@ _SECTIONS: dict[str, Any] = {
     "sinks": SinkConfig,
     "throttle": Throttle,
     "silences": Silence,
+    "inhibit_rules": InhibitRule,
     "classifier": ClassifierConfig,
     "pair_topics": PairTopics,
 }
@@ -395,6 +399,7 @@ class _Merged:
     routes: list[_Item] | None = None
     single: dict[str, _Item] = field(default_factory=dict)
     silences: list[_Item] | None = None
+    inhibit_rules: list[_Item] | None = None
     known_rules: set[str] = field(default_factory=set)
     known_sinks: set[str] = field(default_factory=set)
     known_topics: set[str] = field(default_factory=set)
@@ -487,6 +492,8 @@ class _Merged:
                 self.rules[item.value.name] = item
         elif section == "routes":
             self.routes = items
+        elif section == "inhibit_rules":
+            self.inhibit_rules = items
         else:
             self.silences = items
 
@@ -497,7 +504,15 @@ class _Merged:
             for index, topic in enumerate(rule.topics or ()):
                 if topic not in topics:
                     problems.append(_unknown(item, ("topics", index), "watch topic", topic, topics))
-            if isinstance(rule, FrequencyRule):
+            if isinstance(rule, FlatlineRule) and GLOBAL_TOPIC in (rule.topics or ()):
+                index = (rule.topics or []).index(GLOBAL_TOPIC)
+                problems.append(
+                    item.document.problem(
+                        (*item.loc, "topics", index),
+                        "a flatline watches watch topics; 'global' is not one",
+                    )
+                )
+            if isinstance(rule, FrequencyRule | SpikeRule) and rule.of is not None:
                 if rule.of == rule.name:
                     problems.append(
                         item.document.problem((*item.loc, "of"), "a rule cannot count itself")
@@ -514,8 +529,13 @@ class _Merged:
             problems.extend(self._match_problems(item, route.match))
         for item in self.silences or ():
             problems.extend(self._match_problems(item, item.value.match))
+        for item in self.inhibit_rules or ():
+            for part in ("source", "target"):
+                problems.extend(self._match_problems(item, getattr(item.value, part), part))
 
-    def _match_problems(self, item: _Item, match: RouteMatch) -> Iterator[Problem]:
+    def _match_problems(
+        self, item: _Item, match: RouteMatch, at: str = "match"
+    ) -> Iterator[Problem]:
         checks = (
             ("rule", match.rule, self.known_rules),
             ("topic", match.topic, self.known_topics | {GLOBAL_TOPIC}),
@@ -524,7 +544,7 @@ class _Merged:
             names = [value] if isinstance(value, str) else list(value or ())
             for index, name in enumerate(names):
                 if name not in known:
-                    where: Loc = ("match", key) if isinstance(value, str) else ("match", key, index)
+                    where: Loc = (at, key) if isinstance(value, str) else (at, key, index)
                     label = "rule" if key == "rule" else "watch topic"
                     yield _unknown(item, where, label, name, known)
 
@@ -535,6 +555,7 @@ class _Merged:
             "sinks": {name: item.value for name, item in self.sinks.items()},
             "routes": [item.value for item in self.routes or ()],
             "silences": [item.value for item in self.silences or ()],
+            "inhibit_rules": [item.value for item in self.inhibit_rules or ()],
         }
         fields.update({section: item.value for section, item in self.single.items()})
         return Config(**fields)

@@ -246,9 +246,93 @@ class FrequencyRule(RuleBase):
     severity: Severity = Field(default="critical", description="Severity of the alert.")
 
 
+class SpikeRule(RuleBase):
+    """Alert when a topic's rate in a recent window is a multiple of its rate in the
+    baseline window before it: articles about the topic, or stories another rule fired on."""
+
+    type: Literal["spike"]
+    of: Name | None = Field(
+        default=None,
+        description="Count the stories this rule fired on (default: every article about the "
+        "topic).",
+    )
+    window: Duration = Field(default=3600.0, gt=0, description="The recent window.")
+    baseline: Duration = Field(
+        default=24 * 3600.0, gt=0, description="The window before it the rate is compared with."
+    )
+    factor: float = Field(
+        default=3.0, gt=1, description="Recent rate at least this many times the baseline rate."
+    )
+    min_count: int = Field(
+        default=3,
+        ge=1,
+        description="At least this many in the recent window (a rise from 0 to 1 is no spike).",
+    )
+    warm_up: Duration | None = Field(
+        default=None,
+        description="How long the rule watches a topic before it may fire (default: window + "
+        "baseline, so the baseline is real).",
+    )
+    severity: Severity = Field(default="warning", description="Severity of the alert.")
+
+    @model_validator(mode="after")
+    def _baseline_longer(self) -> SpikeRule:
+        if self.baseline < self.window:
+            raise ValueError("baseline must be at least as long as window")
+        return self
+
+
+class FlatlineRule(RuleBase):
+    """Alert when a watch topic (or one outlet's articles about it) has been quiet longer
+    than expected; checked by a timer, not only when articles arrive."""
+
+    type: Literal["flatline"]
+    after: Duration = Field(gt=0, description="Quiet for longer than this raises the alert.")
+    source: str | None = Field(
+        default=None, description="Only articles from this outlet (its `source` field) count."
+    )
+    severity: Severity = Field(default="warning", description="Severity of the alert.")
+    notify_back: bool = Field(
+        default=True, description="Post a note in the alert's thread when articles return."
+    )
+
+
+class NewTermRule(RuleBase):
+    """Alert the first time an actor, or a pair of actors, appears in a topic's acts and
+    commitments."""
+
+    type: Literal["new_term"]
+    term: Literal["actor", "pair"] = Field(
+        default="actor", description="actor: a state or organisation; pair: two of them."
+    )
+    warm_up: Duration = Field(
+        default=24 * 3600.0,
+        description="Terms seen in this long after the rule first sees a topic are learned "
+        "silently: at first every term is new.",
+    )
+    memory: Duration = Field(
+        default=30 * 86400.0, gt=0, description="A term not seen for this long is new again."
+    )
+    severity: Severity = Field(default="info", description="Severity of the alert.")
+
+
 Rule = Annotated[
-    KeywordRule | EscalationRule | CommitmentRule | FrequencyRule, Field(discriminator="type")
+    KeywordRule
+    | EscalationRule
+    | CommitmentRule
+    | FrequencyRule
+    | SpikeRule
+    | FlatlineRule
+    | NewTermRule,
+    Field(discriminator="type"),
 ]
+
+
+GroupField = Literal["id", "rule", "kind", "topic", "severity"]
+
+
+def _group_by_id() -> list[GroupField]:
+    return ["id"]
 
 
 class RouteMatch(Strict):
@@ -258,7 +342,9 @@ class RouteMatch(Strict):
     topic: str | list[str] | None = Field(default=None, description="Watch topics.")
     rule: str | list[str] | None = Field(default=None, description="Rule names.")
     kind: str | list[str] | None = Field(
-        default=None, description="Alert kinds: escalation, commitment, keyword, frequency."
+        default=None,
+        description="Alert kinds: escalation, commitment, keyword, frequency, spike, flatline, "
+        "new_term.",
     )
 
 
@@ -275,6 +361,36 @@ class Route(Strict):
     continue_: bool = Field(
         default=False, alias="continue", description="Keep trying later routes after this one."
     )
+    group_by: list[GroupField] | None = Field(
+        default=None,
+        description="Batch this route's alerts that share these fields into one message "
+        "(as Alertmanager's group_by); unset sends each alert on its own.",
+    )
+    group_wait: Duration = Field(
+        default=30.0, description="How long a new group waits for more alerts before it is sent."
+    )
+    group_interval: Duration = Field(
+        default=300.0,
+        gt=0,
+        description="After a group was sent, how long before its newer alerts are sent.",
+    )
+    repeat_interval: Duration | None = Field(
+        default=None,
+        gt=0,
+        description="Remind of a standing condition (an escalation level that stays, a "
+        "flatline that goes on, a spike) this often while it lasts.",
+    )
+    digest: Duration | None = Field(
+        default=None,
+        gt=0,
+        description="Collect this route's alerts and send them as one message every so often "
+        "(1h: on the hour), instead of one by one.",
+    )
+
+    @property
+    def batches(self) -> bool:
+        """Whether alerts of this route wait to be sent together."""
+        return bool(self.group_by) or self.digest is not None
 
 
 class SlackSinkConfig(Strict):
@@ -336,12 +452,6 @@ SinkConfig = Annotated[
     Field(discriminator="type"),
 ]
 
-GroupField = Literal["id", "rule", "kind", "topic", "severity"]
-
-
-def _group_by_id() -> list[GroupField]:
-    return ["id"]
-
 
 class Throttle(Strict):
     """An alert whose ``group_by`` fields equal one sent within ``realert`` is suppressed."""
@@ -360,6 +470,34 @@ class Silence(Strict):
     match: RouteMatch = Field(description="Which alerts are muted.")
     until: datetime = Field(description="End of the silence (RFC 3339).")
     comment: str = Field(default="", description="Why, and who set it.")
+
+
+def _group_by_topic() -> list[GroupField]:
+    return ["topic"]
+
+
+class InhibitRule(Strict):
+    """While a ``source`` alert stands for a topic, mute that topic's ``target`` alerts
+    (as Alertmanager's inhibit_rules): a standing critical mutes the warnings under it."""
+
+    source: RouteMatch = Field(description="The alerts that mute (e.g. severity: critical).")
+    target: RouteMatch = Field(description="The alerts they mute (e.g. severity: warning).")
+    equal: list[GroupField] = Field(
+        default_factory=_group_by_topic,
+        description="Fields source and target must share; topic always (inhibition is per "
+        "watch topic).",
+    )
+    lasts: Duration = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="How long a source alert stands (an escalation alert: also only while "
+        "the topic stays at its level).",
+    )
+
+    @field_validator("equal")
+    @classmethod
+    def _topic_always(cls, equal: list[GroupField]) -> list[GroupField]:
+        return equal if "topic" in equal else ["topic", *equal]
 
 
 class ClassifierConfig(Strict):
@@ -410,6 +548,9 @@ class Config(Strict):
         default_factory=Throttle, description="Suppress repeats of the same alert group."
     )
     silences: list[Silence] = Field(default_factory=list, description="Planned mutes.")
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=list, description="Standing alerts that mute lesser ones of a topic."
+    )
     classifier: ClassifierConfig = Field(
         default_factory=ClassifierConfig, description="The learned decision."
     )
@@ -431,8 +572,12 @@ class Config(Strict):
     def _references_exist(self) -> Config:
         names = {rule.name for rule in self.rules}
         for rule in self.rules:
-            if isinstance(rule, FrequencyRule) and rule.of not in names:
+            if isinstance(rule, FrequencyRule | SpikeRule) and rule.of not in (None, *names):
                 raise ValueError(f"rule {rule.name!r}: 'of' names unknown rule {rule.of!r}")
+            if isinstance(rule, FlatlineRule) and "global" in (rule.topics or ()):
+                raise ValueError(
+                    f"rule {rule.name!r}: a flatline watches watch topics; 'global' is not one"
+                )
             for topic in rule.topics or ():
                 if topic != "global" and topic not in self.watch:
                     raise ValueError(f"rule {rule.name!r}: unknown watch topic {topic!r}")

@@ -40,6 +40,8 @@ class Analysis:
             return len(self.escalation.matches)
         if rule_type == "commitment":
             return len(self.commitments)
+        if rule_type == "new_term":  # reads the actors of acts and commitments
+            return len(self.escalation.matches) + len(self.commitments)
         return 0
 
     @property
@@ -88,13 +90,16 @@ class Rule(ABC, Generic[RuleConfigT]):
     only_on_match: ClassVar[bool] = False
     """True for rules that can raise nothing unless the analysis holds matches of their own
     (keyword): the engine evaluates them only then, so idle rules cost nothing."""
-    needs_signal: ClassVar[bool] = False
+    needs_signal: bool = False
     """True for rules that neither raise nor change state for an article in which no rule
     matched (keyword, commitment, frequency); False for rules that act on quiet articles
     too (an escalation level easing as its window moves on; rates, flatlines)."""
     scope: ClassVar[str] = "story"
     """``story``: alert about the article, on its primary watch topic only. ``topic``: keep
     state for every topic the article is about (escalation levels, frequencies)."""
+    timed: ClassVar[bool] = False
+    """True for rules that also act when time passes without articles (flatline): the
+    engine calls :meth:`check` on every tick of a topic they apply to."""
 
     def __init__(self, config: RuleConfigT) -> None:
         self.config = config
@@ -106,6 +111,58 @@ class Rule(ABC, Generic[RuleConfigT]):
     @abstractmethod
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         """Alerts this rule raises for the article in ``ctx`` (before throttling)."""
+
+    def check(self, ctx: TickContext) -> list[Alert]:
+        """Alerts this rule raises because time passed (timed rules only)."""
+        return []
+
+    def stands(self, state: TopicState, alert: Alert) -> bool:
+        """Whether the condition ``alert`` reported still holds in ``state``, so that a
+        route's ``repeat_interval`` reminds of it; False for one-off events."""
+        return False
+
+
+@dataclass(slots=True)
+class TickContext:
+    """A topic as seen by the timed rules when time passes, with no article."""
+
+    topic: str
+    state: TopicState
+    now: float
+    metrics: Metrics | None = None
+    label: str = ""
+
+
+def topic_alert(
+    topic: str,
+    now: float,
+    *,
+    rule: str,
+    kind: str,
+    severity: Severity,
+    title: str,
+    summary: str,
+    event_key: str,
+    thread_key: str,
+) -> Alert:
+    """An alert about a topic as a whole, with no article behind it (a flatline)."""
+    return Alert(
+        id=alert_id(rule, topic, event_key),
+        rule=rule,
+        kind=kind,
+        severity=severity,
+        topic=topic,
+        title=title,
+        summary=summary,
+        evidence=(),
+        article={},
+        created_at=iso_time(now),
+        thread_key=thread_key,
+    )
+
+
+def iso_time(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
 
 def story_thread_key(topic: str, story_id: str) -> str:
@@ -141,7 +198,7 @@ def build_alert(
         summary=summary,
         evidence=tuple(evidence),
         article=ctx.article.summary(),
-        created_at=datetime.fromtimestamp(ctx.now, UTC).isoformat().replace("+00:00", "Z"),
+        created_at=iso_time(ctx.now),
         sources=max(1, len(ctx.story.sources)),
         thread_key=thread_key,
         level=level,

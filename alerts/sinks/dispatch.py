@@ -68,6 +68,8 @@ class DeliveryReport:
     delivered: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
+    silenced: bool = False
+    """A silence set while the alert waited in a group muted it: not sent anywhere."""
 
     @property
     def ok(self) -> bool:

@@ -76,6 +76,11 @@ class RuleTest(_Strict):
     articles_file: str | None = Field(
         default=None, description="JSONL of articles (each may carry `at`), relative to this file."
     )
+    until: Duration | None = Field(
+        default=None,
+        description="Let the clock run on to this time after the test start (for flatline "
+        "rules and reminders, which act when time passes).",
+    )
     expect: list[ExpectedAlert] = Field(description="Every alert expected; [] for none.")
 
 
@@ -152,12 +157,35 @@ def run_file(path: Path) -> list[Outcome]:
             continue
         run = OfflineRun(engine)
         got: list[Alert] = []
+        clock = 0.0
         for offset, article in timeline:
+            got.extend(_pass_time(run, start, clock, offset))
             got.extend(run.process(article, start + offset).alerts)
+            clock = offset
+        if test.until is not None and test.until > clock:
+            got.extend(_pass_time(run, start, clock, test.until))
         outcomes.append(Outcome(test.name, diff_alerts(test.expect, got)))
     if problems:
         raise ConfigError([str(p) for p in problems])
     return outcomes
+
+
+MAX_TICKS = 10_000
+
+
+def _pass_time(run: OfflineRun, start: float, since: float, until: float) -> list[Alert]:
+    """Tick from ``since`` to ``until`` (test offsets) as the running pipeline would."""
+    interval = run.engine.tick_interval
+    if interval is None or until <= since:
+        return []
+    step = max(interval, (until - since) / MAX_TICKS)
+    alerts: list[Alert] = []
+    moment = since + step
+    while moment < until:
+        alerts.extend(run.advance(start + moment))
+        moment += step
+    alerts.extend(run.advance(start + until))
+    return alerts
 
 
 def diff_alerts(expected: Sequence[ExpectedAlert], got: Sequence[Alert]) -> list[str]:

@@ -38,7 +38,7 @@ def test_check_passes_shipped_rules_and_example(monkeypatch: pytest.MonkeyPatch)
 
     code, out, err = run_check(str(EXAMPLE))
     assert (code, err) == (0, "")
-    assert out == f"ok: 10 rules (1 disabled), 9 watch topics (shipped rules, {EXAMPLE})\n"
+    assert out == f"ok: 13 rules (1 disabled), 9 watch topics (shipped rules, {EXAMPLE})\n"
 
 
 def test_check_without_files_uses_flashpoint_config(

@@ -65,7 +65,8 @@ def test_unknown_top_level_section(tmp_path: Path) -> None:
     path = write(tmp_path, "rule:\n  - {name: x, type: keyword, phrases: [x]}\n")
     assert problems(path) == [
         f"{path}:1:1: rule: unknown section 'rule'; did you mean 'rules'? "
-        "(sections: watch, rules, routes, sinks, throttle, silences, classifier, pair_topics)"
+        "(sections: watch, rules, routes, sinks, throttle, silences, inhibit_rules, classifier, "
+        "pair_topics)"
     ]
 
 
@@ -125,9 +126,9 @@ def test_unknown_rule_type_and_missing_type(tmp_path: Path) -> None:
     )
     assert problems(path) == [
         f"{path}:2:21: rules[0].type: unknown type 'keywords'; did you mean 'keyword'? "
-        "(one of: keyword, escalation, commitment, frequency)",
+        "(one of: keyword, escalation, commitment, frequency, spike, flatline, new_term)",
         f"{path}:3:5: rules[1]: missing key 'type' (one of: keyword, escalation, commitment, "
-        "frequency)",
+        "frequency, spike, flatline, new_term)",
         f"{path}:4:5: rules[2].count: missing required key 'count'",
         f"{path}:4:5: rules[2].window: missing required key 'window'",
     ]
@@ -248,7 +249,7 @@ def test_unreadable_and_non_mapping_files(tmp_path: Path) -> None:
     assert problems(missing, listed) == [
         f"{missing}:1:1: file: cannot read: No such file or directory",
         f"{listed}:1:1: (top level): the top level must be a mapping of sections: "
-        "watch, rules, routes, sinks, throttle, silences, classifier, pair_topics",
+        "watch, rules, routes, sinks, throttle, silences, inhibit_rules, classifier, pair_topics",
     ]
 
 
@@ -302,3 +303,26 @@ def test_config_paths_from_cli_then_environment(monkeypatch: pytest.MonkeyPatch)
     assert config_paths_from_env([]) == [Path("/etc/a.yaml"), Path("/etc/b.yaml")]
     monkeypatch.delenv("FLASHPOINT_CONFIG")
     assert config_paths_from_env([]) == []
+
+
+def test_rules_over_time_and_inhibit_rules_are_checked_with_file_and_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        rules:
+          - {name: surge, type: spike, of: nothing-such, window: 2h, baseline: 1h}
+          - {name: quiet, type: flatline, topics: [global], after: 1h}
+          - {name: fresh, type: new_term, term: trio}
+          - {name: hush, type: flatline}
+        inhibit_rules:
+          - {source: {rule: nuclear-tset}, target: {severity: warning}}
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:2:5: rules[0]: baseline must be at least as long as window",
+        f"{path}:3:44: rules[1].topics[0]: a flatline watches watch topics; 'global' is not one",
+        f"{path}:4:41: rules[2].term: input should be 'actor' or 'pair'",
+        f"{path}:5:5: rules[3].after: missing required key 'after'",
+        f"{path}:7:21: inhibit_rules[0].source.rule: unknown rule 'nuclear-tset'; "
+        "did you mean 'nuclear-test'?",
+    ]
