@@ -35,6 +35,7 @@ lint: install
 	$(BIN)/ruff check alerts streams tests eval bench scripts
 	$(BIN)/ruff format --check alerts streams tests eval bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format alerts streams tests eval bench scripts

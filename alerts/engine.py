@@ -43,11 +43,11 @@ from alerts.rules.base import (
     TickContext,
     alert_id,
     build_alert,
-    build_rules,
     describe_source,
     iso_time,
     story_thread_key,
 )
+from alerts.rules.registry import build_rules
 from alerts.silences import SilenceBook
 from alerts.state import Story, TopicState
 from alerts.topics import GLOBAL_TOPIC, PairTopics, TopicClassifier, dyads, pair_parties

@@ -18,7 +18,7 @@ from pathlib import Path
 from alerts.articles import parse_article
 from alerts.config.loader import load_config
 from alerts.engine import Engine, OfflineRun
-from alerts.report import choose_period, read_alert_log, render
+from alerts.tooling.report import choose_period, read_alert_log, render
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "streams" / "samples" / "wire.jsonl"

@@ -13,15 +13,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from alerts import report, silences
+from alerts import silences
 from alerts.articles import parse_article
-from alerts.config import commands
 from alerts.config.loader import config_paths_from_env, load_config
 from alerts.config.models import parse_duration
 from alerts.engine import Engine, OfflineRun
 from alerts.errors import ConfigError, FlashpointError, InvalidArticle
 from alerts.metrics import Metrics
 from alerts.secrets import ScrubbingFilter, redact_url, remember_environment
+from alerts.tooling import commands, report
 from streams.runner import ExitCode, RunOptions, run
 from streams.settings import load_settings
 from streams.silences import read_silences, write_silence

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import re2
 from pydantic import (
@@ -23,8 +23,11 @@ from pydantic import (
     model_validator,
 )
 
-from alerts.detect.matcher import PhraseMatcher
-from alerts.errors import ConfigError
+hyperscan: Any
+try:
+    import hyperscan
+except ImportError:  # where no wheel fits; the matcher then runs regexes with RE2
+    hyperscan = None
 
 Severity = Literal["info", "warning", "critical"]
 
@@ -80,22 +83,37 @@ def check_regex(pattern: str) -> str:
     if len(pattern) > MAX_REGEX_CHARS:
         raise ValueError(f"regex is {len(pattern)} characters, limit {MAX_REGEX_CHARS}")
     try:
-        re2.compile(pattern, options=_RE2_OPTIONS)
+        compiled = re2.compile(pattern, options=_RE2_OPTIONS)
     except re2.error as exc:
         detail = exc.args[0] if exc.args else exc
         if isinstance(detail, bytes):
             detail = detail.decode("utf-8", "replace")
         raise ValueError(f"invalid RE2 regex {pattern!r}: {detail}") from None
-    try:
-        PhraseMatcher((), regexes=(pattern,))
-    except ConfigError as exc:
-        detail = str(exc).removeprefix("cannot compile patterns: ")
-        if "empty buffer" in detail:
-            raise ValueError(
-                f"regex {pattern!r} matches the empty string, so it would fire on every article"
-            ) from None
-        raise ValueError(f"regex {pattern!r} is not supported by the matcher: {detail}") from None
+    fires_always = f"regex {pattern!r} matches the empty string, so it would fire on every article"
+    if hyperscan is None:  # the matcher then runs regexes with RE2, one by one
+        if compiled.fullmatch(""):
+            raise ValueError(fires_always)
+        return pattern
+    refusal = _hyperscan_refusal(pattern)
+    if refusal is not None:
+        if "empty buffer" in refusal:
+            raise ValueError(fires_always)
+        raise ValueError(f"regex {pattern!r} is not supported by the matcher: {refusal}")
     return pattern
+
+
+def _hyperscan_refusal(pattern: str) -> str | None:
+    """Why Hyperscan will not compile ``pattern`` as the matcher compiles regexes
+    (``alerts/detect/matcher.py``, a layer above this one), or None when it will."""
+    flags = hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_CASELESS
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    try:
+        database.compile(
+            expressions=[f"(?:{pattern})".encode()], ids=[0], elements=1, flags=[flags]
+        )
+    except hyperscan.error as exc:
+        return str(exc)
+    return None
 
 
 Regex = Annotated[str, AfterValidator(check_regex)]

@@ -231,32 +231,3 @@ def duration_words(seconds: float) -> str:
 
 def describe_source(article: Article) -> str:
     return f"“{article.title}”" + (f" ({article.source})" if article.source else "")
-
-
-def build_rules(config: models.Config) -> list[Rule[Any]]:
-    """The enabled rules of ``config`` as rule objects, ordered so dependants come last."""
-    from alerts.rules.commitment import CommitmentRule
-    from alerts.rules.escalation import EscalationRule
-    from alerts.rules.flatline import FlatlineRule
-    from alerts.rules.frequency import FrequencyRule
-    from alerts.rules.keyword import KeywordRule
-    from alerts.rules.new_term import NewTermRule
-    from alerts.rules.spike import SpikeRule
-
-    registry: dict[str, type[Rule[Any]]] = {
-        cls.type: cls
-        for cls in (
-            KeywordRule,
-            EscalationRule,
-            CommitmentRule,
-            FrequencyRule,
-            SpikeRule,
-            FlatlineRule,
-            NewTermRule,
-        )
-    }
-    rules = [registry[rule.type](rule) for rule in config.rules if rule.enabled]
-    for rule in rules:
-        if isinstance(rule, FlatlineRule):
-            rule.watch = frozenset(config.watch)
-    return sorted(rules, key=lambda r: r.after_others)

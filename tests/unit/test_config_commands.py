@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from alerts.config import commands
+from alerts.tooling import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "config" / "flashpoint.yaml"

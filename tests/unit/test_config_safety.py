@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts.config import commands
 from alerts.config.loader import MAX_YAML_DEPTH, load_config
 from alerts.config.models import Config
 from alerts.config.reload import LiveConfig
 from alerts.errors import ConfigError
 from alerts.metrics import Metrics
+from alerts.tooling import commands
 
 GOOD = "rules:\n  - {name: drones, type: keyword, phrases: [drone swarm]}\n"
 BETTER = "rules:\n  - {name: drones, type: keyword, phrases: [drone swarm], severity: critical}\n"

@@ -137,6 +137,60 @@ def test_without_hyperscan_the_fallback_is_chosen() -> None:
     assert done.stdout.strip() == f"{AHO_CORASICK} [(0, 11), (16, 22)]"
 
 
+REGEX_CASES = [
+    "drone strikes?",
+    r"(?i)\bF-?16s?\b",
+    r"\p{Han}+",
+    "(?P<unit>brigade)s?",
+    "(drone)?",
+    r"\b",
+    "^",
+    r"\C",
+    "(?U)a+",
+    r"[^\x00-\x{10FFFF}]",
+    ".{0,300}troops.{0,300}",
+]
+VERDICTS = """
+import json, sys
+from alerts.config.models import check_regex
+from alerts.detect.matcher import PhraseMatcher
+from alerts.errors import ConfigError
+verdicts = []
+for pattern in json.loads(sys.argv[1]):
+    try:
+        check_regex(pattern)
+        accepted = True
+    except ValueError:
+        accepted = False
+    try:
+        PhraseMatcher((), regexes=(pattern,))
+        compiles = True
+    except ConfigError:
+        compiles = False
+    verdicts.append((pattern, accepted, compiles))
+print(json.dumps(verdicts))
+"""
+
+
+@pytest.mark.parametrize("hyperscan_imports", [True, False])
+def test_config_accepts_exactly_the_regexes_the_matcher_compiles(hyperscan_imports: bool) -> None:
+    """The config layer checks regexes without the matcher (which sits above it): the two
+    must agree, or a rule file that passes `rules check` would fail to load."""
+    block = "" if hyperscan_imports else "import sys; sys.modules['hyperscan'] = None\n"
+    env = {k: v for k, v in os.environ.items() if k != "FLASHPOINT_MATCHER"}
+    done = subprocess.run(
+        [sys.executable, "-c", block + VERDICTS, json.dumps(REGEX_CASES)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    verdicts = json.loads(done.stdout)
+    assert [(p, a) for p, a, c in verdicts if a != c] == []
+    assert {accepted for _, accepted, _ in verdicts} == {True, False}
+
+
 def test_flashpoint_detect_prints_the_same_with_either_backend(tmp_path: Path) -> None:
     articles = ROOT / "streams/samples/wire.jsonl"
     outputs = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from alerts.report import Period, choose_period, level_steps, read_alert_log
+from alerts.tooling.report import Period, choose_period, level_steps, read_alert_log
 from streams.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

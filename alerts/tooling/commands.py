@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from alerts.config.explain import run as explain_articles
 from alerts.config.loader import config_paths_from_env, load_config
 from alerts.config.models import Config
-from alerts.config.ruletests import run_files
 from alerts.errors import ConfigError
+from alerts.tooling.explain import run as explain_articles
+from alerts.tooling.ruletests import run_files
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
