@@ -34,7 +34,7 @@ from streams.batching import Batcher
 log = logging.getLogger(__name__)
 
 SEEN_MEMORY_SECONDS = 7 * 86400.0
-RECENT_ANALYSES = 256
+RECENT_ANALYSES = 2048
 DEADLETTER_VALUE_BYTES = 256 * 1024
 """Dead letters carry at most this much of the value, measured after JSON escaping, so a
 letter always fits the producer's 1 MB request; ``origin`` points at the full record."""
@@ -291,15 +291,19 @@ class Handlers:
         )
 
     def _analysis(self, engine: Engine, article: Article) -> Analysis:
-        """An article fanned out to several watch topics is analysed once, not per topic."""
+        """An article is analysed once in triage; its detect stages on this worker (one per
+        topic it fans out to) reuse that analysis while it is among the recent ones."""
         cached = self._recent.get(article.id)
         if cached is not None and cached[0] is engine and cached[1].article == article:
             return cached[1]
         analysis = engine.analyze(article)
-        self._recent[article.id] = (engine, analysis)
+        self._remember(engine, analysis)
+        return analysis
+
+    def _remember(self, engine: Engine, analysis: Analysis) -> None:
+        self._recent[analysis.article.id] = (engine, analysis)
         if len(self._recent) > RECENT_ANALYSES:
             del self._recent[next(iter(self._recent))]
-        return analysis
 
     def dead(self, letter: DeadLetter) -> DeadLetter:
         """Count and log ``letter``; its detail may quote an outside service, so is scrubbed."""
@@ -346,7 +350,7 @@ class Handlers:
                 self.stats.duplicates += 1
                 return Outcome()
         engine = self.engine.current
-        analysis = self._analysis(engine, article)
+        analysis = engine.analyze(article)
         topics = list(analysis.topics)
         if topics == [GLOBAL_TOPIC]:
             # Most of a general feed is about no watch topic and matches no rule: analysed
@@ -357,6 +361,7 @@ class Handlers:
             self.stats.matches += analysis.match_count
             if engine.raises_nothing(GLOBAL_TOPIC, analysis):
                 return Outcome()
+        self._remember(engine, analysis)  # only what goes on to detect
         envelope = {"article": article.to_dict(), "ingested_at": ingested_at, "source": source}
         forward = []
         for topic in topics:

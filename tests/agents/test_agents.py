@@ -53,6 +53,7 @@ class Harness:
     alerts: Sent
     deadletter: Sent
     alerts_file: Any
+    engine: Engine
 
 
 def build_harness(sinks: dict[str, Any], alerts_file: Any, metrics: Metrics) -> Harness:
@@ -72,7 +73,7 @@ def build_harness(sinks: dict[str, Any], alerts_file: Any, metrics: Metrics) -> 
     topology.alerts.send = alerts
     topology.deadletter.send = deadletter
     return Harness(
-        topology, stats, metrics, by_topic, by_topic_global, alerts, deadletter, alerts_file
+        topology, stats, metrics, by_topic, by_topic_global, alerts, deadletter, alerts_file, engine
     )
 
 
@@ -223,6 +224,33 @@ async def test_detect_turns_the_story_into_escalation_and_commitment_alerts(
     assert len(kinds) == len(set(kinds)), "the repeated article raised nothing new"
     levels = harness.topology.topic_state["china-japan/levels"]
     assert levels["escalation"] in ("warning", "critical")
+
+
+async def test_an_article_is_analysed_once_from_triage_to_detect_behind_quiet_news(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("streams.pipeline.RECENT_ANALYSES", 2)
+    analysed: list[str] = []
+    analyze = harness.engine.analyze
+    monkeypatch.setattr(
+        harness.engine, "analyze", lambda a, *r: analysed.append(a.id) or analyze(a, *r)
+    )
+    quiet = [
+        json.dumps({"id": f"quiet-{n}", "title": "Rain", "body": f"Rain in Oslo, day {n}."})
+        for n in range(4)
+    ]
+    headers = {INGESTED_AT_HEADER: b"1.0", SOURCE_HEADER: b"file"}
+    async with harness.topology.triage.test_context() as agent:
+        for record in [STORY, *(q.encode() for q in quiet)]:
+            await agent.put(record, headers=headers)
+        await handled(harness, "triaged", 5)
+    forwarded = harness.by_topic.records
+    async with harness.topology.detect.test_context() as agent:
+        for key, value in forwarded:
+            await agent.put(value, key=key)
+        await handled(harness, "detected", len(forwarded))
+    assert harness.alerts.records, "the story raised its alerts"
+    assert len(analysed) == 5, "news that stops at triage does not push the story out"
 
 
 async def test_detect_dead_letters_an_envelope_it_cannot_read(harness: Harness) -> None:
