@@ -54,7 +54,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "hope": (r"hope[sd]?|hoping|hopeful|optimistic|wish(?:es|ed)?|aspir\w*",),
     "company": (
         r"[Cc]ompan(?:y|ies)|[Ff]irms?|[Cc]orporation|Inc|Ltd|CEO|start-?ups?",
-        r"shares|investors|stocks?|revenue|profits?|brands?",
+        r"shares|investors|stocks|stock\s+(?:markets?|exchanges?|prices?)|revenue|profits?|brands?",
         r"[Cc]hief\s+[Ee]xecutive",
     ),
     "history": (

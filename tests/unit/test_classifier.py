@@ -13,7 +13,7 @@ import yaml
 
 from alerts.articles import Article
 from alerts.config.models import Config
-from alerts.detect import classifier
+from alerts.detect import classifier, signals
 from alerts.detect.classifier import LABELS, ModelError
 from alerts.detect.signals import SIGNALS
 from alerts.engine import Engine
@@ -133,3 +133,10 @@ def test_the_model_can_be_turned_off_and_the_grammar_decides_alone() -> None:
     assert learned.judgement is not None and learned.judgement.verdicts
     decided = learned.judgement.verdicts[0].scores.decided["commitment"]
     assert bool(learned.commitments) == decided
+
+
+def test_stocking_up_on_munitions_is_no_company_cue() -> None:
+    company = list(signals.CUES).index("company")
+    hits = {index for _, index in signals.cue_hits("Tokyo will stock up on munitions.")}
+    assert company not in hits
+    assert company in {index for _, index in signals.cue_hits("Tokyo stocks fell sharply.")}
