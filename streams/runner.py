@@ -283,7 +283,10 @@ async def _run(
             for task in source_tasks + background:
                 task.cancel()
             await asyncio.gather(*source_tasks, *background, return_exceptions=True)
-            if handlers.batcher.flush_all():  # what waits in groups goes out, not lost
+            flushed = handlers.batcher.flush_all()  # what waits in groups goes out, not lost
+            if flushed or (embedded and stats.read):
+                # The embedded broker's records are gone at exit: what it holds goes through
+                # first, within a grace, as what waited in groups does.
                 grace = min(5.0, settings.shutdown_timeout / 2)
                 for _ in range(int(grace / DRAIN_POLL_SECONDS)):
                     if _settled(app, topology, stats):

@@ -7,6 +7,7 @@ in its own session), so Flashpoint stops faust first, then the broker, quietly.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -52,7 +53,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_signal_to_the_process_group_stops_cleanly(tmp_path: Path, signum: int) -> None:
-    alerts_out = tmp_path / "alerts.jsonl"
+    alerts_out, stats_out = tmp_path / "alerts.jsonl", tmp_path / "stats.json"
     log_path = tmp_path / "flashpoint.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FLASHPOINT_"))}
     env["FLASHPOINT_PARTITIONS"] = "2"
@@ -61,6 +62,7 @@ def test_a_signal_to_the_process_group_stops_cleanly(tmp_path: Path, signum: int
             [
                 *(sys.executable, "-m", "streams.cli", "run"),
                 *("--source", str(SAMPLE_FEED), "--alerts-out", str(alerts_out)),
+                *("--stats-out", str(stats_out)),
             ],
             cwd=ROOT,
             env=env,
@@ -94,4 +96,8 @@ def test_a_signal_to_the_process_group_stops_cleanly(tmp_path: Path, signum: int
     for ugly in UGLY:
         assert ugly not in output, output[-3000:]
     assert "stopping: finishing what is in flight" in output
+    # The signal came mid-stream: what the embedded broker held went through before it went.
+    stats = json.loads(stats_out.read_text())
+    assert stats["articles"] == len(SAMPLE_FEED.read_text().splitlines())
+    assert stats["alerts"] == stats["delivered"] == alerts_out.read_text().count("\n")
     assert not _alive(broker), "the embedded broker outlived flashpoint"
