@@ -382,7 +382,7 @@ class Engine:
         article (most off-topic news) can skip the topic's state altogether."""
         primary = not analysis.topics or analysis.topics[0] == topic
         for rule in self._rules(topic, primary, analysis):
-            if not rule.needs_signal or analysis.matches_for(rule.name, rule.type):
+            if not rule.needs_signal or rule.reads_signal_in(analysis):
                 return False
         return True
 

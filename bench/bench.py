@@ -59,6 +59,7 @@ NAIVE_ARTICLES = 300
 DETECT_PROCESS_COPIES = 10
 """``flashpoint detect`` reads the corpus ten times over, so start-up does not swamp it."""
 STEADY_RATE = 200.0
+JSON = {"Content-Type": "application/json"}
 STEADY_ARTICLES = 1000
 NEW_STORY_EVERY = 5
 BURST_ARTICLES = 50_000
@@ -692,18 +693,9 @@ def part_spaced(workdir: Path, wait_ms: int) -> Result:
         started = time.time()
         running = asyncio.create_task(run(options))
         url = f"http://127.0.0.1:{listen}/articles"
-        headers = {"Content-Type": "application/json"}
         sent: dict[str, float] = {}
         async with ClientSession() as http:
-            while True:
-                if running.done() or time.time() - started > 90:
-                    raise RuntimeError("the pipeline did not start accepting articles")
-                try:
-                    async with http.post(url, data=warmup, headers=headers) as response:
-                        response.raise_for_status()
-                    break
-                except OSError:
-                    await asyncio.sleep(0.05)
+            await _post_until_accepted(http, url, warmup, running)
             warm_id = json.loads(warmup)["id"]
             while warm_id not in tail.delivered:
                 if running.done() or time.time() - started > 90:
@@ -713,7 +705,7 @@ def part_spaced(workdir: Path, wait_ms: int) -> Result:
             before = _scrape_buckets(port)
             for record in spaced:
                 sent[json.loads(record)["id"]] = time.time()
-                async with http.post(url, data=record, headers=headers) as response:
+                async with http.post(url, data=record, headers=JSON) as response:
                     response.raise_for_status()
                 await asyncio.sleep(SPACING_SECONDS)
         deadline = time.time() + 30
@@ -961,20 +953,17 @@ def part_bare_faust(workdir: Path) -> Result:
     return result
 
 
-def _post_until_accepted(http: Any, url: str, record: bytes, running: Any) -> Any:
-    async def post() -> None:
-        started = time.time()
-        while True:
-            if running.done() or time.time() - started > 90:
-                raise RuntimeError("the pipeline did not start accepting articles")
-            try:
-                async with http.post(url, data=record, headers=JSON) as response:
-                    response.raise_for_status()
-                return
-            except OSError:
-                await asyncio.sleep(0.05)
-
-    return post()
+async def _post_until_accepted(http: Any, url: str, record: bytes, running: Any) -> None:
+    started = time.time()
+    while True:
+        if running.done() or time.time() - started > 90:
+            raise RuntimeError("the pipeline did not start accepting articles")
+        try:
+            async with http.post(url, data=record, headers=JSON) as response:
+                response.raise_for_status()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
 
 
 # No pacing and no hold: the stub sets no rate limit, and the figure is the pipeline's own
@@ -988,7 +977,6 @@ routes:
   - sinks: [chat]
 """
 _PROBE_NUMBER = re.compile(rf"{PROBE} (\d{{5}})")
-JSON = {"Content-Type": "application/json"}
 
 
 def part_steady(workdir: Path) -> Result:

@@ -564,19 +564,7 @@ class _Document:
                 continue
             amount = _AMOUNT.search(self.text, part_start, part_end)
             deadline = _DEADLINE.search(self.text, part_start, part_end) or lead_deadline
-            commitments.append(
-                Commitment(
-                    actor=actor,
-                    action=action,
-                    amount=amount.group().strip() if amount else None,
-                    deadline=deadline.group().translate(_QUOTES).strip() if deadline else None,
-                    sentence=sentence.text,
-                    start=sentence.start,
-                    end=sentence.end,
-                    verb=verb,
-                    key=f"{actor.lower()}|{action_key(action)}",
-                )
-            )
+            commitments.append(_commitment(actor, action, amount, deadline, sentence, verb))
         return commitments or NO_ACTION
 
     def _dated_past(self, phrase: str, start: int, end: int) -> bool:
@@ -1101,6 +1089,17 @@ def commitment_in_sentence(
     action = " ".join(words[:14]) or sentence.text.strip()[:120]
     amount = _AMOUNT.search(text, sentence.start, sentence.end)
     deadline = _DEADLINE.search(text, sentence.start, sentence.end)
+    return _commitment(actor, action, amount, deadline, sentence, verb)
+
+
+def _commitment(
+    actor: str,
+    action: str,
+    amount: re.Match[str] | None,
+    deadline: re.Match[str] | None,
+    sentence: Sentence,
+    verb: str,
+) -> Commitment:
     return Commitment(
         actor=actor,
         action=action,

@@ -40,8 +40,6 @@ class Analysis:
             return len(self.escalation.matches)
         if rule_type == "commitment":
             return len(self.commitments)
-        if rule_type == "new_term":  # reads the actors of acts and commitments
-            return len(self.escalation.matches) + len(self.commitments)
         return 0
 
     @property
@@ -107,6 +105,11 @@ class Rule(ABC, Generic[RuleConfigT]):
 
     def applies_to(self, topic: str) -> bool:
         return self.config.topics is None or topic in self.config.topics
+
+    def reads_signal_in(self, analysis: Analysis) -> bool:
+        """Whether ``analysis`` holds what this rule reads (``needs_signal`` rules): by
+        default, matches of its own."""
+        return analysis.matches_for(self.name, self.type) > 0
 
     @abstractmethod
     def evaluate(self, ctx: RuleContext) -> list[Alert]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alerts.config import models
 from alerts.model import Alert, Evidence, topic_label
-from alerts.rules.base import Rule, RuleContext, build_alert, story_thread_key
+from alerts.rules.base import Analysis, Rule, RuleContext, build_alert, story_thread_key
 from alerts.topics import dyads
 
 MAX_TERMS = 2000
@@ -21,6 +21,9 @@ class NewTermRule(Rule[models.NewTermRule]):
     type = "new_term"
     scope = "topic"
     needs_signal = True
+
+    def reads_signal_in(self, analysis: Analysis) -> bool:
+        return bool(analysis.escalation.matches or analysis.commitments)  # their actors
 
     def evaluate(self, ctx: RuleContext) -> list[Alert]:
         found = self._terms(ctx)
