@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -287,11 +288,7 @@ async def _run(
             if flushed or (embedded and stats.read):
                 # The embedded broker's records are gone at exit: what it holds goes through
                 # first, within a grace, as what waited in groups does.
-                grace = min(5.0, settings.shutdown_timeout / 2)
-                for _ in range(int(grace / DRAIN_POLL_SECONDS)):
-                    if _settled(app, topology, stats):
-                        break
-                    await asyncio.sleep(DRAIN_POLL_SECONDS)
+                await _hold_still(app, topology, stats, min(5.0, settings.shutdown_timeout / 2))
             if embedded and stats.read:
                 unprocessed = not _settled(app, topology, stats)
                 if unprocessed:
@@ -408,6 +405,17 @@ async def _drain(
             and _settled(app, topology, stats, UPSTREAM_TOPICS)
         ):
             handlers.batcher.flush_all()
+        quiet = quiet + 1 if _settled(app, topology, stats) else 0
+        await asyncio.sleep(DRAIN_POLL_SECONDS)
+
+
+async def _hold_still(app: Any, topology: Topology, stats: RunStats, within: float) -> None:
+    """Wait up to ``within`` seconds until the pipeline is settled for
+    ``DRAIN_QUIET_CHECKS`` checks in a row: a consumer's high watermark is only as new as
+    its last fetch, so one settled check can come before the last records are seen."""
+    deadline = time.monotonic() + within
+    quiet = 0
+    while quiet < DRAIN_QUIET_CHECKS and time.monotonic() < deadline:
         quiet = quiet + 1 if _settled(app, topology, stats) else 0
         await asyncio.sleep(DRAIN_POLL_SECONDS)
 
